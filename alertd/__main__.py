@@ -1,0 +1,3 @@
+from alertd.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""The user's verbs. Thin: parse arguments, call the stages, print.
+
+Exit status: 0 all went well, 1 a source or the store failed, 2 bad config or bad input.
+Heavy modules are imported inside the verbs that need them, so `validate` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from alertd import config as configuration
+from alertd.redact import redact, register
+
+if TYPE_CHECKING:
+    from alertd.model import Window
+    from alertd.settings import Settings
+    from alertd.store import Store
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in a file given to it: exit 2."""
+
+
+class Failed(Exception):
+    """A step failed at run time (a source, the store): exit 1."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except configuration.ConfigError as exc:
+        for line in exc.lines:
+            print(redact(line), file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"alertd: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except Failed as exc:
+        print(f"alertd: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("alertd: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- verbs ---------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded = _load(args, allow_missing_env=args.allow_missing_env)
+    print(f"ok: {loaded.path}: {loaded.config.summary()}")
+    if loaded.missing_env:
+        names = ", ".join(loaded.missing_env)
+        print(f"note: not set, to be provided at run time: {names}")
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from alertd.ingest import backfill
+    from alertd.rules.periods import history_start
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    now = datetime.now(UTC)
+    since = _when(args.since, cfg.tz) if args.since else history_start(cfg, now)
+    until = _when(args.until, cfg.tz) if args.until else now
+    window = _window(since, until)
+    names = _source_names(cfg, args.source)
+    store = _open_store(cfg, settings)
+    with _Progress(len(names) * (window.end_ts - window.start_ts)) as progress:
+        outcomes = backfill(cfg, store, window, names, advance=progress.advance)
+    store.close()
+    for o in outcomes:
+        state = f"failed: {o.error}" if o.error else "ok"
+        print(f"{o.source}: {o.rows} rows fetched, {o.changed} new or revised, {o.fetches} windows; {state}")
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from alertd.sources.csvfile import CsvError, read_costs
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    try:
+        source = cfg.source(args.source)
+    except KeyError:
+        raise UsageError(f"unknown source {args.source!r}; declare it under sources: first") from None
+    bucket = getattr(source, "bucket", timedelta(hours=1))
+    currency = "USD" if source.provider == "friendli" else cfg.currency
+    store = _open_store(cfg, settings)
+    started = time.time()
+    try:
+        written = store.import_records(source.name, read_costs(Path(args.file), source.name, currency, bucket), started)
+    except CsvError as exc:
+        raise UsageError(f"{exc}\nnothing was imported from {args.file}") from None
+    finally:
+        store.close()
+    print(f"imported {written.rows} rows into {source.name} ({written.changed} new or revised)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from alertd.report import ReportError, build_report
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    now = datetime.now(UTC)
+    local = now.astimezone(cfg.tz)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    since = _when(args.since, cfg.tz) if args.since else month_start
+    until = _when(args.until, cfg.tz) if args.until else now
+    _window(since, until)
+    keys = tuple(k.strip() for k in args.by.split(",") if k.strip())
+    store = _open_store(cfg, settings, must_exist=True)
+    try:
+        report = build_report(store, since, until, keys, cfg.tz, cfg.currency)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    print(json.dumps(report.as_json(), indent=2) if args.json else report.as_table())
+    return 0
+
+
+# --- shared steps ----------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from alertd import logs
+    from alertd.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError
+        raise UsageError(f"bad ALERTD_* environment setting: {exc}") from None
+    logs.configure(args.log_level or settings.log_level, args.log_format or settings.log_format)
+    return settings
+
+
+def _load(args: argparse.Namespace, *, allow_missing_env: bool = False) -> configuration.Loaded:
+    path = configuration.find_config(args.config, os.environ)
+    loaded = configuration.load(path, allow_missing_env=allow_missing_env)
+    register(*loaded.config.secrets())
+    return loaded
+
+
+def _open_store(cfg: configuration.Config, settings: Settings, *, must_exist: bool = False) -> Store:
+    from alertd.store import Store, StoreError
+
+    path = settings.database or cfg.database
+    assert path is not None
+    if must_exist and not Path(path).exists():
+        raise Failed(f"no database at {path}: run `alertd backfill` first")
+    try:
+        return Store(Path(path))
+    except StoreError as exc:
+        raise Failed(str(exc)) from None
+
+
+def _source_names(cfg: configuration.Config, only: list[str] | None) -> list[str]:
+    declared = [s.name for s in cfg.sources]
+    for name in only or ():
+        if name not in declared:
+            raise UsageError(f"unknown source {name!r}; declared: {', '.join(declared) or 'none'}")
+    names = only or declared
+    if not names:
+        raise UsageError("no sources are declared in the config")
+    return names
+
+
+def _when(text: str, tz: ZoneInfo) -> datetime:
+    """`YYYY-MM-DD` is midnight in the configured zone; full ISO 8601 without an offset too."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date (write 2026-11-01 or 2026-11-01T09:00:00+01:00)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def _window(since: datetime, until: datetime) -> Window:
+    from alertd.model import Window
+
+    if until <= since:
+        raise UsageError(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})")
+    return Window(since, until)
+
+
+class _Progress:
+    """A progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("backfill", total=self.total)
+        return self
+
+    def advance(self, source: str, seconds: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=seconds, description=f"backfill {source}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+# --- argument parsing ------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c",
+        "--config",
+        help="rules file (default: $ALERTD_CONFIG, ./rules.yaml, /etc/alertd/rules.yaml)",
+    )
+    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default: info")
+    common.add_argument("--log-format", choices=["text", "json"], help="default: text")
+
+    parser = argparse.ArgumentParser(prog="alertd", description="Budget alerts for cloud and AI spend.")
+    parser.add_argument("--version", action="version", version=f"alertd {_version()}")
+    verbs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def verb(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, parents=[common], help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    v = verb("validate", cmd_validate, "check the rules file and print a one-line summary")
+    v.add_argument(
+        "--allow-missing-env",
+        action="store_true",
+        help="report unset ${VAR} placeholders as a note instead of an error (validate without secrets)",
+    )
+
+    b = verb("backfill", cmd_backfill, "fetch history from the sources into the database")
+    b.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: as far back as the rules need)")
+    b.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (default: now)")
+    b.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
+
+    i = verb(
+        "import",
+        cmd_import,
+        "import a CSV file (timestamp,line_item,amount[,end]) into a declared source",
+    )
+    i.add_argument("--source", required=True, metavar="NAME")
+    i.add_argument("file", metavar="FILE.csv")
+
+    r = verb("report", cmd_report, "spend grouped by source, line item, day or month")
+    r.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: start of this month)")
+    r.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (default: now)")
+    r.add_argument(
+        "--by",
+        default="source",
+        help="comma-separated: source, line_item, day, month (default: source)",
+    )
+    r.add_argument("--json", action="store_true", help="one JSON object, amounts as decimal strings")
+    return parser
+
+
+def _version() -> str:
+    from alertd import __version__
+
+    return __version__

@@ -1,0 +1,1 @@
+"""Pure rule logic: functions of (rule, series, now); no I/O."""

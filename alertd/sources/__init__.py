@@ -1,0 +1,40 @@
+"""One module per provider API; `build` turns a source's config into something to fetch from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from alertd.config import Config, CsvSource, FriendliSource, NorthflankSource
+from alertd.model import FetchResult, Window
+from alertd.sources.http import ApiClient, RetryPolicy, SourceError
+
+__all__ = ["Source", "SourceError", "build"]
+
+
+class Source(Protocol):
+    name: str
+    backfill_chunk: timedelta  # the longest window one fetch covers during a backfill
+
+    def fetch(self, window: Window) -> FetchResult: ...
+
+    def close(self) -> None: ...
+
+
+def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source:
+    from alertd.sources.csvfile import CsvFeed
+    from alertd.sources.friendli import Friendli
+    from alertd.sources.northflank import Northflank
+
+    source = config.source(name)
+    if isinstance(source, CsvSource):
+        return CsvFeed(source, config.currency)
+    timeout = source.timeout.total_seconds()
+    token = source.token.get_secret_value()
+    if isinstance(source, NorthflankSource):
+        client = ApiClient(source.name, source.base_url, token, timeout=timeout, retry=retry)
+        return Northflank(source, config.currency, client)
+    assert isinstance(source, FriendliSource)
+    headers = {"X-Friendli-Team": source.team} if source.team else None
+    client = ApiClient(source.name, source.base_url, token, timeout=timeout, headers=headers, retry=retry)
+    return Friendli(source, client)

@@ -1,0 +1,190 @@
+"""The HTTP client every API source shares: timeouts, retries, rate limits, bounded pages.
+
+Retried: connection errors, timeouts, 5xx, 429 and unparseable bodies, with exponential
+backoff and full jitter, honouring `Retry-After` and Northflank's `x-ratelimit-*` headers.
+Not retried: other 4xx, which are the caller's mistake and are reported with the status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from alertd import __version__
+from alertd.redact import redact
+
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a year of hourly usage is ~10 MB; more is a broken server
+
+
+class SourceError(Exception):
+    """A fetch failed; the message names the source and never carries a secret."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5  # seconds; doubled each attempt, full jitter
+    max_delay: float = 30.0
+    max_wait: float = 300.0  # a server asking for a longer pause fails the fetch instead
+
+
+class ApiClient:
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.source = source
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": f"alertd/{__version__}",
+                **(headers or {}),
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,  # a redirect could carry the bearer token to another host
+        )
+        self._pause_until = 0.0  # set when the rate-limit budget is spent
+        self.requests = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_json(self, path: str, params: Mapping[str, Any]) -> Any:
+        """GET and decode JSON, retrying what may pass; raises SourceError."""
+        last = ""
+        for attempt in range(self.retry.attempts):
+            self._wait_for_rate_limit()
+            wait: float | None = None
+            try:
+                self.requests += 1
+                status, headers, body = self._get(path, params)
+            except httpx.TimeoutException:
+                last = "timed out"
+            except httpx.TransportError as exc:
+                last = f"connection failed ({type(exc).__name__})"
+            else:
+                self._note_rate_limit(headers)
+                if status == 429 or status >= 500:
+                    last = f"HTTP {status}{_detail(body)}"
+                    wait = _retry_after(headers)
+                elif status >= 400:
+                    raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{_hint(status)}")
+                else:
+                    try:
+                        return json.loads(body)
+                    except ValueError:
+                        last = "the response is not valid JSON"
+            if attempt + 1 < self.retry.attempts:
+                self._sleep_before_retry(attempt, wait)
+        raise SourceError(f"{self.source}: {last} (gave up after {self.retry.attempts} attempts)")
+
+    def _get(self, path: str, params: Mapping[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+        with self._http.stream("GET", path, params=params) as response:
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                raise SourceError(f"{self.source}: response of {declared} bytes is larger than allowed")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise SourceError(f"{self.source}: response larger than {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+
+    def _sleep_before_retry(self, attempt: int, asked: float | None) -> None:
+        if asked is not None:
+            if asked > self.retry.max_wait:
+                raise SourceError(f"{self.source}: the server asks to wait {asked:.0f}s before retrying")
+            delay = asked
+        else:
+            delay = random.uniform(0, min(self.retry.max_delay, self.retry.base_delay * 2**attempt))
+        time.sleep(delay)
+
+    def _note_rate_limit(self, headers: httpx.Headers) -> None:
+        remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+        if remaining is not None and reset is not None and remaining.strip() == "0":
+            with contextlib.suppress(ValueError):
+                self._pause_until = time.monotonic() + min(float(reset), self.retry.max_wait)
+
+    def _wait_for_rate_limit(self) -> None:
+        pause = self._pause_until - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+
+def paginate(
+    source: str,
+    fetch_page: Callable[[object | None], tuple[list[Any], object | None]],
+    max_pages: int,
+) -> Iterator[Any]:
+    """Follow page tokens until there is none; a repeated token or too many pages is an error."""
+    token: object | None = None
+    seen: set[object] = set()
+    for _ in range(max_pages):
+        items, token = fetch_page(token)
+        yield from items
+        if token is None:
+            return
+        if token in seen:
+            raise SourceError(f"{source}: the API returned the same page cursor twice; stopped to avoid a loop")
+        seen.add(token)
+    raise SourceError(f"{source}: more than {max_pages} pages for one window; stopped")
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after") or headers.get("x-ratelimit-reset")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _detail(body: bytes) -> str:
+    """The provider's own error message (Northflank `error.message`, Friendli `detail`)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    message: Any = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        message = error.get("message") if isinstance(error, dict) else data.get("detail") or data.get("message")
+    if message is None:
+        return ""
+    text = message if isinstance(message, str) else json.dumps(message)
+    return f": {redact(text)[:300]}"
+
+
+def _hint(status: int) -> str:
+    return {401: " (check the token)", 403: " (the token lacks permission, or wrong team)"}.get(status, "")

@@ -1,0 +1,178 @@
+"""Reads and writes of cost observations and the fetch log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from alertd.model import CostRecord, FetchResult, Window
+from alertd.store.schema import migrate
+
+_UPSERT = """
+INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?, unixepoch(), unixepoch())
+ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
+    bucket_seconds = excluded.bucket_seconds,
+    amount = excluded.amount,
+    currency = excluded.currency,
+    last_seen = excluded.last_seen
+"""
+
+# A line item the provider no longer lists for a bucket it restated in full went to zero.
+_ZERO_ABSENT = """
+UPDATE costs SET amount = 0, last_seen = unixepoch()
+WHERE source = ? AND bucket_start = ? AND amount != 0
+  AND line_item NOT IN (SELECT value FROM json_each(?))
+"""
+
+
+class StoreError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class FetchLog:
+    source: str
+    kind: str
+    window_start: int | None
+    window_end: int | None
+    started: float
+    finished: float
+    status: str
+    rows: int
+    changed: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int  # records written
+    changed: int  # of which new or with a different amount
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = Database(path)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoint
+            migrate(self.db.conn)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        self.path = path
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def record_fetch(self, source: str, kind: str, window: Window, started: float, result: FetchResult) -> Written:
+        """Store one fetch's records and its log entry in one transaction."""
+        with self.conn:
+            written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
+            self._log(source, kind, window.start_ts, window.end_ts, started, "ok", written, None)
+        return written
+
+    def record_failure(self, source: str, kind: str, window: Window | None, started: float, error: str) -> None:
+        with self.conn:
+            start, end = (window.start_ts, window.end_ts) if window else (None, None)
+            self._log(source, kind, start, end, started, "error", Written(0, 0), error)
+
+    def import_records(self, source: str, records: Iterable[CostRecord], started: float) -> Written:
+        """All of `records` or, if iterating them raises, none of them."""
+        with self.conn:
+            written = self._write(records, zero_absent_of=None)
+            self._log(source, "import", None, None, started, "ok", written, None)
+        return written
+
+    def _write(self, records: Iterable[CostRecord], zero_absent_of: str | None) -> Written:
+        """Upsert; `changed` counts new rows plus revised amounts (the trigger's rows)."""
+        rows_before, revisions_before = self._counts()
+        rows = self.conn.executemany(_UPSERT, records).rowcount
+        if zero_absent_of is not None:
+            assert isinstance(records, Sequence)
+            self._zero_absent(zero_absent_of, records)
+        rows_after, revisions_after = self._counts()
+        return Written(rows, rows_after - rows_before + revisions_after - revisions_before)
+
+    def _zero_absent(self, source: str, records: Sequence[CostRecord]) -> None:
+        items: dict[int, list[str]] = {}
+        for record in records:
+            items.setdefault(record.bucket_start, []).append(record.line_item)
+        self.conn.executemany(_ZERO_ABSENT, ((source, start, json.dumps(names)) for start, names in items.items()))
+
+    def _counts(self) -> tuple[int, int]:
+        """(cost rows, revisions): what is new after a write is the difference."""
+        row = self.conn.execute("SELECT (SELECT count(*) FROM costs), (SELECT max(id) FROM revisions)").fetchone()
+        return row[0], row[1] or 0
+
+    def _log(
+        self,
+        source: str,
+        kind: str,
+        start: int | None,
+        end: int | None,
+        started: float,
+        status: str,
+        written: Written,
+        error: str | None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO fetches (source, kind, window_start, window_end, started, finished, status, rows, changed,"
+            " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source,
+                kind,
+                start,
+                end,
+                started,
+                time.time(),
+                status,
+                written.rows,
+                written.changed,
+                error,
+            ),
+        )
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def spend(self, since: int, until: int, group: Sequence[str]) -> Iterator[tuple]:
+        """Summed amounts of buckets starting in [since, until), grouped by the named columns.
+
+        `group` is a subset of ("source", "line_item", "bucket_start", "currency").
+        """
+        allowed = ("source", "line_item", "bucket_start", "currency")
+        columns = [c for c in allowed if c in group]
+        select = ", ".join([*columns, "SUM(amount)"])
+        group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
+        sql = f"SELECT {select} FROM costs WHERE bucket_start >= ? AND bucket_start < ?{group_by}"
+        return self.conn.execute(sql, (since, until))
+
+    def currencies(self, since: int, until: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT currency FROM costs WHERE bucket_start >= ? AND bucket_start < ?",
+            (since, until),
+        )
+        return [r[0] for r in rows]
+
+    def fetch_log(self, source: str | None = None, limit: int = 100) -> list[FetchLog]:
+        where, params = ("WHERE source = ?", (source, limit)) if source else ("", (limit,))
+        rows = self.conn.execute(
+            "SELECT source, kind, window_start, window_end, started, finished, status, rows, changed, error"
+            f" FROM fetches {where} ORDER BY id DESC LIMIT ?",
+            params,
+        )
+        return [FetchLog(*row) for row in rows]

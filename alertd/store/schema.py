@@ -1,0 +1,66 @@
+"""Schema migrations, applied in order and tracked by `PRAGMA user_version`.
+
+Each step is idempotent (IF NOT EXISTS), so a step interrupted before its version was
+written is simply run again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: cost observations, their revisions, and the fetch log.
+    """
+    CREATE TABLE IF NOT EXISTS costs (
+        source TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,      -- unix seconds, UTC
+        line_item TEXT NOT NULL,
+        bucket_seconds INTEGER NOT NULL,
+        amount INTEGER NOT NULL,            -- micro-units of currency, never a float
+        currency TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (source, bucket_start, line_item)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS revisions (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        line_item TEXT NOT NULL,
+        old_amount INTEGER NOT NULL,
+        new_amount INTEGER NOT NULL,
+        revised_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS revisions_bucket ON revisions (source, bucket_start);
+
+    -- A revision is recorded by the database itself, so no writer can forget it.
+    CREATE TRIGGER IF NOT EXISTS costs_revised AFTER UPDATE OF amount ON costs
+    WHEN old.amount != new.amount
+    BEGIN
+        INSERT INTO revisions (source, bucket_start, line_item, old_amount, new_amount, revised_at)
+        VALUES (old.source, old.bucket_start, old.line_item, old.amount, new.amount, new.last_seen);
+    END;
+
+    CREATE TABLE IF NOT EXISTS fetches (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,                 -- poll, backfill, import
+        window_start INTEGER,
+        window_end INTEGER,
+        started REAL NOT NULL,              -- unix seconds
+        finished REAL NOT NULL,
+        status TEXT NOT NULL,               -- ok, error
+        rows INTEGER NOT NULL DEFAULT 0,
+        changed INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS fetches_source ON fetches (source, finished);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from alertd import config
+from tests.conftest import ROOT, run_cli
+
+BASE = """sources:
+  - name: nf
+    provider: northflank
+    token: tok-123456
+channels:
+  ops: json://127.0.0.1:9/hook
+"""
+
+
+def errors_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(path, env or {})
+    return caught.value.lines
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("timezone: Mars/Base\n", ":1:11: timezone: unknown time zone 'Mars/Base'"),
+        ("currency: dollars\n", ":1:11: currency: String should match pattern"),
+        ("sources:\n  - name: a\n    provider: aws\n", ":3:15: sources[0].provider: must be one of: northflank, friendli, csv"),
+        ("sources:\n  - name: a\n    provider: friendli\n", ":2:5: sources[0]: missing required key 'token'"),
+        (
+            "sources:\n  - name: a\n    provider: northflank\n    token: t\n    evry: 5m\n",
+            ":5:5: sources[0]: unknown key 'evry' (did you mean 'every'?)",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: csv\n    path: x.csv\n    bucket: hourly\n",
+            ":5:13: sources[0].bucket: 'hourly' is not a duration",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: northflank\n    token: t\n    unit: dollars\n",
+            ":5:11: sources[0].unit: must be 'cents' or 'currency'",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: northflank\n    token: t\n    base_url: ftp://x\n",
+            ":5:15: sources[0].base_url: 'ftp://x' is not an http(s) URL",
+        ),
+        ("budgetz: []\n", ":1:1: top level: unknown key 'budgetz' (did you mean 'budgets'?)"),
+        (
+            BASE + "budgets:\n  - name: b\n    amount: lots\n    period: month\n    notify: [ops]\n",
+            ":9:13: budgets[0].amount: 'lots' is not an amount",
+        ),
+        (
+            BASE + "budgets:\n  - name: b\n    amount: 10\n    period: fortnight\n    notify: [ops]\n",
+            ":10:13: budgets[0].period: must be 'day', 'week', 'month', 'quarter' or 'year'",
+        ),
+        (
+            BASE + "budgets:\n  - name: b\n    amount: 10\n    period: month\n    notify: [opz]\n",
+            ":11:14: budgets[0]: notify: unknown channel 'opz' (did you mean 'ops'?)",
+        ),
+        (
+            BASE + "budgets:\n  - name: b\n    amount: 10\n    period: month\n    sources: [nff]\n    notify: [ops]\n",
+            ":11:15: budgets[0]: sources: unknown source 'nff' (did you mean 'nf'?)",
+        ),
+        (
+            BASE + "budgets:\n  - name: b\n    amount: 10\n    period: month\n    thresholds: [50, 0%]\n"
+            "    notify: [ops]\n",
+            ":11:22: budgets[0].thresholds[1]: '0%': a percentage must be above zero",
+        ),
+        (
+            BASE + "anomalies:\n  - name: a\n    direction: sideways\n    notify: [ops]\n",
+            ":9:16: anomalies[0].direction: must be 'up', 'down' or 'both'",
+        ),
+        (
+            BASE.replace("channels:", "  - name: nf\n    provider: csv\n    path: a.csv\nchannels:"),
+            ":5:11: sources[1]: duplicate source name 'nf'",
+        ),
+        (
+            BASE.replace("tok-123456", "${NOPE}"),
+            ":4:12: sources[0].token: environment variable NOPE is not set",
+        ),
+        ("sources: [1, 2\n", ":2:1: invalid YAML"),
+        ("a: 1\na: 2\n", ":2:1: invalid YAML"),
+        ("- just\n- a list\n", ":1:1: the file must be a mapping"),
+    ],
+)
+def test_each_error_names_file_line_column(write, text: str, expected: str) -> None:
+    path = write("rules.yaml", text)
+    lines = errors_of(path)
+    assert any(line.startswith(str(path) + expected.split(":", 3)[0]) and expected in line for line in lines), lines
+
+
+def test_all_errors_are_reported_at_once_in_file_order(write) -> None:
+    path = write(
+        "rules.yaml",
+        """
+        timezone: Nowhere/Land
+        sources:
+          - name: nf
+            provider: northflank
+            token: t
+            every: often
+        budgets:
+          - name: b
+            amount: -1
+            period: month
+            notify: [missing]
+        """,
+    )
+    lines = errors_of(path)
+    assert [line.split(": ")[0] for line in lines] == [f"{path}:1:11", f"{path}:6:12", f"{path}:9:13", f"{path}:11:14"]
+
+
+def test_two_northflank_sources_with_one_token_may_not_both_count_byoc(write) -> None:
+    text = """
+    sources:
+      - {name: team-a, provider: northflank, token: same, team: a}
+      - {name: team-b, provider: northflank, token: same, team: b}
+    """
+    lines = errors_of(write("rules.yaml", text))
+    assert len(lines) == 1 and "byoc: false" in lines[0] and ":3:" in lines[0]
+    fixed = text.replace("team: b}", "team: b, byoc: false}")
+    loaded = config.load(write("fixed.yaml", fixed), {})
+    assert [s.byoc for s in loaded.config.sources] == [True, False]
+
+
+def test_friendli_needs_usd(write) -> None:
+    lines = errors_of(write("rules.yaml", "currency: EUR\nsources:\n  - {name: f, provider: friendli, token: t}\n"))
+    assert "friendli reports USD" in lines[0]
+
+
+def test_env_and_credentials_directory_fill_placeholders(write, tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "FR_TOKEN").write_text("flp_from_file\n")
+    path = write(
+        "rules.yaml",
+        """
+        sources:
+          - {name: nf, provider: northflank, token: "${NF_TOKEN}"}
+          - {name: fr, provider: friendli, token: "${FR_TOKEN}", team: "t-$$1"}
+        """,
+    )
+    cfg = config.load(path, {"NF_TOKEN": "nf_from_env", "CREDENTIALS_DIRECTORY": str(creds)}).config
+    assert cfg.sources[0].token.get_secret_value() == "nf_from_env"
+    assert cfg.sources[1].token.get_secret_value() == "flp_from_file"
+    assert cfg.sources[1].team == "t-$1"
+    assert "nf_from_env" not in repr(cfg) and "flp_from_file" not in repr(cfg)
+
+
+def test_defaults_and_normalisation(write, tmp_path: Path) -> None:
+    path = write(
+        "sub/rules.yaml",
+        """
+sources:
+  - {name: nf, provider: northflank, token: t}
+  - {name: fr, provider: friendli, token: t, every: 1m}
+  - {name: c, provider: csv, path: data/costs.csv}
+channels:
+  ops: json://127.0.0.1:9/hook
+budgets:
+  - {name: b, amount: "1,999.99", period: month, thresholds: [100, "80%", 50, 80], notify: [ops]}
+""",
+    )
+    cfg = config.load(path, {}).config
+    nf, fr, csv = cfg.sources
+    assert (nf.every, nf.lookback, nf.unit, nf.base_url) == (
+        timedelta(minutes=15),
+        timedelta(hours=24),
+        "cents",
+        "https://api.northflank.com",
+    )
+    assert fr.every == timedelta(minutes=5)  # Friendli asks for 5 minutes between calls
+    assert csv.path == tmp_path / "sub" / "data" / "costs.csv"
+    assert cfg.database == Path("alertd.db")
+    assert cfg.budgets[0].amount == Decimal("1999.99")
+    assert cfg.budgets[0].thresholds == (Decimal(50), Decimal(80), Decimal(100))
+
+
+def test_database_default_follows_systemd_state_directory(write) -> None:
+    path = write("rules.yaml", "{}\n")
+    assert config.load(path, {"STATE_DIRECTORY": "/var/lib/alertd"}).config.database == Path("/var/lib/alertd/alertd.db")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("1h", 3600), ("2d", 172800), ("1h30m", 5400), ("1w", 604800)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert config.parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "0s", "5", "1 h", "h", "-1h", "1.5h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        config.parse_duration(text)
+
+
+def test_config_file_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert config.find_config("x.yaml", {"ALERTD_CONFIG": "y.yaml"}) == Path("x.yaml")
+    assert config.find_config(None, {"ALERTD_CONFIG": "y.yaml"}) == Path("y.yaml")
+    (tmp_path / "rules.yaml").write_text("{}")
+    assert config.find_config(None, {}) == Path("rules.yaml")
+
+
+def test_validate_cli_ok_and_errors(write) -> None:
+    good = write("good.yaml", BASE)
+    result = run_cli("validate", "-c", str(good))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: ") and "1 source" in result.stdout
+
+    bad = write("bad.yaml", BASE.replace("provider: northflank", "provider: northflank\n    evry: 1h"))
+    result = run_cli("validate", "-c", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{bad}:4:5: sources[0]: unknown key 'evry' (did you mean 'every'?)"
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_cli_never_prints_a_secret(write) -> None:
+    canary = "canary-secret-7f3a9"
+    bad = write("bad.yaml", "sources:\n  - {name: nf, provider: northflank, token: '${TOK}', every: nope}\n")
+    result = run_cli("validate", "-c", str(bad), env={"TOK": canary})
+    assert result.returncode == 2
+    assert canary not in result.stdout + result.stderr
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("validate", "-c", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "nope.yaml: cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_example_file_validates_without_secrets() -> None:
+    result = run_cli("validate", "-c", str(ROOT / "rules.example.yaml"), "--allow-missing-env")
+    assert result.returncode == 0, result.stderr
+    assert "NORTHFLANK_TOKEN" in result.stdout
+    strict = run_cli("validate", "-c", str(ROOT / "rules.example.yaml"))
+    assert strict.returncode == 2 and "NORTHFLANK_TOKEN is not set" in strict.stderr

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alertd.model import CostRecord, FetchResult, Window, utc
+from alertd.store import Store
+from alertd.store.schema import MIGRATIONS, migrate
+
+H = 3600
+T0 = 1_700_000_000 - 1_700_000_000 % H
+WINDOW = Window(utc(T0), utc(T0 + 24 * H))
+
+
+def rec(start: int, item: str, amount: int, source: str = "nf") -> CostRecord:
+    return CostRecord(source, start, item, H, amount, "USD")
+
+
+def costs(store: Store) -> dict[tuple[str, int, str], int]:
+    rows = store.conn.execute("SELECT source, bucket_start, line_item, amount FROM costs")
+    return {(s, b, i): a for s, b, i, a in rows}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "sub" / "a.db")
+    yield s
+    s.close()
+
+
+def test_wal_mode_and_migrations_are_idempotent(store: Store) -> None:
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store.conn.execute("PRAGMA user_version = 0")  # as if a migration was interrupted
+    migrate(store.conn)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_upsert_keeps_revisions_and_counts_changes(store: Store) -> None:
+    first = store.record_fetch("nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 5), rec(T0, "b", 7)], True))
+    assert (first.rows, first.changed) == (2, 2)
+    again = store.record_fetch("nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 5), rec(T0, "b", 7)], True))
+    assert (again.rows, again.changed) == (2, 0)
+    revised = store.record_fetch("nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 9), rec(T0, "b", 7)], True))
+    assert revised.changed == 1
+    assert costs(store)[("nf", T0, "a")] == 9
+    revisions = store.conn.execute("SELECT line_item, old_amount, new_amount FROM revisions").fetchall()
+    assert revisions == [("a", 5, 9)]
+
+
+def test_a_restated_bucket_without_an_item_revises_it_to_zero(store: Store) -> None:
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 5), rec(T0, "paas.other", 1)], True))
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0 + H, "a", 3)], True))
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 6)], True))
+    assert costs(store) == {("nf", T0, "a"): 6, ("nf", T0, "paas.other"): 0, ("nf", T0 + H, "a"): 3}
+    # Incomplete results (CSV rows) never zero anything.
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0 + H, "b", 1)], False))
+    assert costs(store)[("nf", T0 + H, "a")] == 3
+
+
+def test_sources_do_not_touch_each_other(store: Store) -> None:
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 5)], True))
+    store.record_fetch("other", "poll", WINDOW, 0, FetchResult([rec(T0, "b", 5, source="other")], True))
+    assert len(costs(store)) == 2 and costs(store)[("nf", T0, "a")] == 5
+
+
+def test_an_import_that_fails_midway_stores_nothing(store: Store) -> None:
+    def records() -> Iterator[CostRecord]:
+        yield rec(T0, "a", 1)
+        yield rec(T0 + H, "a", 2)
+        raise ValueError("bad row 3")
+
+    with pytest.raises(ValueError):
+        store.import_records("nf", records(), 0)
+    assert costs(store) == {}
+    assert store.fetch_log() == []
+
+
+def test_fetch_log_records_success_and_failure(store: Store) -> None:
+    store.record_fetch("nf", "backfill", WINDOW, 1.0, FetchResult([rec(T0, "a", 5)], True))
+    store.record_failure("nf", "poll", WINDOW, 2.0, "nf: HTTP 500")
+    newest, oldest = store.fetch_log("nf")
+    assert (newest.status, newest.error, newest.rows) == ("error", "nf: HTTP 500", 0)
+    assert (oldest.status, oldest.kind, oldest.rows, oldest.window_start) == ("ok", "backfill", 1, T0)
+
+
+def test_amounts_are_integers_in_the_file(store: Store, tmp_path: Path) -> None:
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 1_234_567)], True))
+    raw = sqlite3.connect(store.path)
+    assert raw.execute("SELECT typeof(amount) FROM costs").fetchone()[0] == "integer"
+
+
+def test_spend_groups(store: Store) -> None:
+    store.record_fetch(
+        "nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 1), rec(T0, "b", 2), rec(T0 + H, "a", 4)], True)
+    )
+    assert sorted(store.spend(T0, T0 + 2 * H, ["line_item"])) == [("a", 5), ("b", 2)]
+    assert list(store.spend(T0 + H, T0 + 2 * H, [])) == [(4,)]
