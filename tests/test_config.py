@@ -29,7 +29,10 @@ def errors_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
     [
         ("timezone: Mars/Base\n", ":1:11: timezone: unknown time zone 'Mars/Base'"),
         ("currency: dollars\n", ":1:11: currency: String should match pattern"),
-        ("sources:\n  - name: a\n    provider: aws\n", ":3:15: sources[0].provider: must be one of: northflank, friendli, csv"),
+        (
+            "sources:\n  - name: a\n    provider: aws\n",
+            ":3:15: sources[0].provider: must be one of: northflank, friendli, csv",
+        ),
         ("sources:\n  - name: a\n    provider: friendli\n", ":2:5: sources[0]: missing required key 'token'"),
         (
             "sources:\n  - name: a\n    provider: northflank\n    token: t\n    evry: 5m\n",
@@ -181,7 +184,9 @@ budgets:
 
 def test_database_default_follows_systemd_state_directory(write) -> None:
     path = write("rules.yaml", "{}\n")
-    assert config.load(path, {"STATE_DIRECTORY": "/var/lib/alertd"}).config.database == Path("/var/lib/alertd/alertd.db")
+    assert config.load(path, {"STATE_DIRECTORY": "/var/lib/alertd"}).config.database == Path(
+        "/var/lib/alertd/alertd.db"
+    )
 
 
 @pytest.mark.parametrize(

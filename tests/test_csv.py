@@ -45,12 +45,18 @@ def test_end_column_sets_the_bucket_length(write) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,line_item,amount\n", "a.csv:1: header must be timestamp,line_item,amount[,end]: missing column(s) timestamp"),
+        (
+            "time,line_item,amount\n",
+            "a.csv:1: header must be timestamp,line_item,amount[,end]: missing column(s) timestamp",
+        ),
         ("timestamp,line_item,amount,cost\n", "unknown column(s) cost"),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\n2026-11-01T00:00:00,x,1\n", "a.csv:3: timestamp"),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\nyesterday,x,1\n", "a.csv:3: bad timestamp 'yesterday'"),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,12,5\n", "a.csv:2: expected 3 fields, found 4"),
-        ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\n\n2026-11-01T00:00:00Z,y,1.2.3\n", "a.csv:4: amount is not"),
+        (
+            "timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\n\n2026-11-01T00:00:00Z,y,1.2.3\n",
+            "a.csv:4: amount is not",
+        ),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z, ,1\n", "a.csv:2: empty line_item"),
         (
             "timestamp,end,line_item,amount\n2026-11-01T00:00:00Z,2026-11-01T00:00:00Z,x,1\n",
@@ -68,7 +74,9 @@ def test_bad_rows_name_their_line(write, text: str, message: str) -> None:
 def test_import_cli_is_all_or_nothing_and_idempotent(write, tmp_path: Path) -> None:
     rules = write("rules.yaml", RULES)
     write("feed.csv", "")
-    good = write("good.csv", "timestamp,line_item,amount\n2026-11-01T00:00:00Z,ec2,1.10\n2026-11-01T01:00:00Z,ec2,2.20\n")
+    good = write(
+        "good.csv", "timestamp,line_item,amount\n2026-11-01T00:00:00Z,ec2,1.10\n2026-11-01T01:00:00Z,ec2,2.20\n"
+    )
     bad = write("bad.csv", "timestamp,line_item,amount\n2026-11-02T00:00:00Z,ec2,1\n2026-11-02T01:00:00Z,ec2,lots\n")
 
     result = run_cli("import", "-c", str(rules), "--source", "aws", str(bad))

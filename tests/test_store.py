@@ -45,7 +45,9 @@ def test_upsert_keeps_revisions_and_counts_changes(store: Store) -> None:
     assert (first.rows, first.changed) == (2, 2)
     again = store.record_fetch("nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 5), rec(T0, "b", 7)], True))
     assert (again.rows, again.changed) == (2, 0)
-    revised = store.record_fetch("nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 9), rec(T0, "b", 7)], True))
+    revised = store.record_fetch(
+        "nf", "poll", WINDOW, time.time(), FetchResult([rec(T0, "a", 9), rec(T0, "b", 7)], True)
+    )
     assert revised.changed == 1
     assert costs(store)[("nf", T0, "a")] == 9
     revisions = store.conn.execute("SELECT line_item, old_amount, new_amount FROM revisions").fetchall()

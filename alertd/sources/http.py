@@ -89,7 +89,7 @@ class ApiClient:
                 self._note_rate_limit(headers)
                 if status == 429 or status >= 500:
                     last = f"HTTP {status}{_detail(body)}"
-                    wait = _retry_after(headers)
+                    wait = _retry_after(headers, status)
                 elif status >= 400:
                     raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{_hint(status)}")
                 else:
@@ -127,10 +127,12 @@ class ApiClient:
         remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
         if remaining is not None and reset is not None and remaining.strip() == "0":
             with contextlib.suppress(ValueError):
-                self._pause_until = time.monotonic() + min(float(reset), self.retry.max_wait)
+                self._pause_until = time.monotonic() + float(reset)
 
     def _wait_for_rate_limit(self) -> None:
         pause = self._pause_until - time.monotonic()
+        if pause > self.retry.max_wait:
+            raise SourceError(f"{self.source}: rate limit spent; the provider resets it in {pause:.0f}s")
         if pause > 0:
             time.sleep(pause)
 
@@ -154,8 +156,9 @@ def paginate(
     raise SourceError(f"{source}: more than {max_pages} pages for one window; stopped")
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after") or headers.get("x-ratelimit-reset")
+def _retry_after(headers: httpx.Headers, status: int) -> float | None:
+    """Seconds the server asks us to wait: `Retry-After`, or for a 429 the rate-limit reset."""
+    value = headers.get("retry-after") or (headers.get("x-ratelimit-reset") if status == 429 else None)
     if not value:
         return None
     value = value.strip()

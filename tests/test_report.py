@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alertd.model import CostRecord, FetchResult, Window
+from alertd.report import ReportError, build_report
+from alertd.store import Store
+from tests.conftest import run_cli
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def ts(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "costs.db")
+    records = [
+        CostRecord("nf", ts("2026-10-31T22:00:00+00:00"), "paas.cpu", 3600, 1_000_000, "USD"),  # Oct 31 in Berlin
+        CostRecord("nf", ts("2026-10-31T23:00:00+00:00"), "paas.cpu", 3600, 2_000_000, "USD"),  # Nov 1 in Berlin
+        CostRecord("nf", ts("2026-11-01T10:00:00+00:00"), "paas.gpu", 3600, 4_000_000, "USD"),
+        CostRecord("fr", ts("2026-11-01T00:00:00+00:00"), "h100", 86400, 8_000_005, "USD"),
+    ]
+    window = Window(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    s.record_fetch("x", "import", window, 0, FetchResult(records, False))
+    return s
+
+
+def test_groups_by_day_and_month_in_the_configured_zone(store: Store) -> None:
+    since, until = datetime(2026, 10, 1, tzinfo=BERLIN), datetime(2026, 12, 1, tzinfo=BERLIN)
+    report = build_report(store, since, until, ("month", "source"), BERLIN, "USD")
+    assert report.as_json()["rows"] == [
+        {"month": "2026-10", "source": "nf", "amount": "1.00"},
+        {"month": "2026-11", "source": "fr", "amount": "8.000005"},
+        {"month": "2026-11", "source": "nf", "amount": "6.00"},
+    ]
+    assert report.as_json()["total"] == "15.000005"
+    by_day = build_report(store, since, until, ("day",), BERLIN, "USD")
+    assert [r["day"] for r in by_day.as_json()["rows"]] == ["2026-10-31", "2026-11-01"]
+    assert report.as_json()["since"] == "2026-10-01T00:00:00+02:00"
+
+
+def test_range_is_by_bucket_start(store: Store) -> None:
+    since = datetime(2026, 11, 1, tzinfo=BERLIN)  # 2026-10-31T23:00Z
+    report = build_report(store, since, datetime(2026, 11, 2, tzinfo=BERLIN), (), BERLIN, "USD")
+    assert report.total == 2_000_000 + 4_000_000 + 8_000_005
+    assert "total" in report.as_table() and "$14.00" in report.as_table()
+
+
+def test_table_lists_every_group(store: Store) -> None:
+    table = build_report(
+        store, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), ("source", "line_item"), UTC, "USD"
+    ).as_table()
+    lines = table.splitlines()
+    assert lines[1].split() == ["source", "line_item", "amount"]
+    assert any(line.split() == ["nf", "paas.cpu", "$3.00"] for line in lines)
+    assert lines[-1].split() == ["total", "$15.00"]
+
+
+def test_unknown_key_and_other_currency_are_errors(store: Store) -> None:
+    args = (store, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    with pytest.raises(ReportError, match="unknown --by key"):
+        build_report(*args, ("week",), UTC, "USD")
+    with pytest.raises(ReportError, match="stored costs are in USD"):
+        build_report(*args, (), UTC, "EUR")
+
+
+def test_report_cli_errors(write, tmp_path: Path) -> None:
+    rules = write("rules.yaml", "database: costs.db\n")
+    missing = run_cli("report", "-c", str(rules))
+    assert missing.returncode == 1 and "run `alertd backfill` first" in missing.stderr
+    Store(tmp_path / "costs.db").close()
+    bad_date = run_cli("report", "-c", str(rules), "--since", "last week")
+    assert bad_date.returncode == 2 and "'last week' is not a date" in bad_date.stderr
+    backwards = run_cli("report", "-c", str(rules), "--since", "2026-11-02", "--until", "2026-11-01")
+    assert backwards.returncode == 2 and "must be after" in backwards.stderr
+    empty = run_cli("report", "-c", str(rules), "--json", "--since", "2026-11-01", "--until", "2026-11-02")
+    assert empty.returncode == 0 and '"total": "0.00"' in empty.stdout
