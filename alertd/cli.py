@@ -72,9 +72,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     settings = _settings(args)
     cfg = _load(args).config
     now = datetime.now(UTC)
-    since = _when(args.since, cfg.tz) if args.since else history_start(cfg, now)
-    until = _when(args.until, cfg.tz) if args.until else now
-    window = _window(since, until)
+    window = _range(args, cfg.tz, history_start(cfg, now), now)
     names = _source_names(cfg, args.source)
     store = _open_store(cfg, settings)
     with _Progress(len(names) * (window.end_ts - window.start_ts)) as progress:
@@ -111,19 +109,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from alertd.report import ReportError, build_report
+    from alertd.rules.periods import period_bounds
 
     settings = _settings(args)
     cfg = _load(args).config
     now = datetime.now(UTC)
-    local = now.astimezone(cfg.tz)
-    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    since = _when(args.since, cfg.tz) if args.since else month_start
-    until = _when(args.until, cfg.tz) if args.until else now
-    _window(since, until)
+    window = _range(args, cfg.tz, period_bounds("month", now, cfg.tz)[0], now)
     keys = tuple(k.strip() for k in args.by.split(",") if k.strip())
     store = _open_store(cfg, settings, must_exist=True)
     try:
-        report = build_report(store, since, until, keys, cfg.tz, cfg.currency)
+        report = build_report(store, window.start, window.end, keys, cfg.tz, cfg.currency)
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -187,9 +182,12 @@ def _when(text: str, tz: ZoneInfo) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
 
 
-def _window(since: datetime, until: datetime) -> Window:
+def _range(args: argparse.Namespace, tz: ZoneInfo, default_since: datetime, now: datetime) -> Window:
+    """--since/--until, defaulting to (`default_since`, now)."""
     from alertd.model import Window
 
+    since = _when(args.since, tz) if args.since else default_since
+    until = _when(args.until, tz) if args.until else now
     if until <= since:
         raise UsageError(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})")
     return Window(since, until)

@@ -2,7 +2,7 @@
 
 Retried: connection errors, timeouts, 5xx, 429 and unparseable bodies, with exponential
 backoff and full jitter, honouring `Retry-After` and Northflank's `x-ratelimit-*` headers.
-Not retried: other 4xx, which are the caller's mistake and are reported with the status.
+Not retried: 3xx and other 4xx, which need a person; reported with the status.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class ApiClient:
                 if status == 429 or status >= 500:
                     last = f"HTTP {status}{_detail(body)}"
                     wait = _retry_after(headers, status)
-                elif status >= 400:
+                elif status >= 300:
                     raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{_hint(status)}")
                 else:
                     try:
@@ -190,4 +190,6 @@ def _detail(body: bytes) -> str:
 
 
 def _hint(status: int) -> str:
+    if 300 <= status < 400:
+        return " (redirects are not followed, so the token stays with base_url: check base_url)"
     return {401: " (check the token)", 403: " (the token lacks permission, or wrong team)"}.get(status, "")

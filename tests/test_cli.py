@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def test_alertd_database_overrides_the_rules_file(write, tmp_path: Path) -> None:
+    rules = write("rules.yaml", "database: from-rules.db\nsources:\n  - {name: aws, provider: csv, path: none.csv}\n")
+    feed = write("feed.csv", "timestamp,line_item,amount\n2026-11-01T00:00:00Z,ec2,1\n")
+    result = run_cli(
+        "import", "-c", str(rules), "--source", "aws", str(feed), env={"ALERTD_DATABASE": str(tmp_path / "env.db")}
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "from-rules.db").exists()
+    assert sqlite3.connect(tmp_path / "env.db").execute("SELECT count(*) FROM costs").fetchone() == (1,)
+
+
+def test_bad_alertd_setting_is_a_clear_error(write) -> None:
+    rules = write("rules.yaml", "{}\n")
+    result = run_cli("report", "-c", str(rules), env={"ALERTD_LOG_LEVEL": "loud"})
+    assert result.returncode == 2 and "bad ALERTD_* environment setting" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_from_alertd_config_variable(write) -> None:
+    rules = write("elsewhere.yaml", "timezone: Asia/Kolkata\n")
+    result = run_cli("validate", env={"ALERTD_CONFIG": str(rules)}, cwd=rules.parent)
+    assert result.returncode == 0 and "timezone Asia/Kolkata" in result.stdout
+
+
+def test_no_config_anywhere(tmp_path: Path) -> None:
+    result = run_cli("validate", cwd=tmp_path)
+    # /etc/alertd/rules.yaml does not exist on a test machine
+    assert result.returncode == 2 and "no config file: tried rules.yaml, /etc/alertd/rules.yaml" in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run_cli().returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("alertd ")
