@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from alertd import config as configuration
+from alertd import logs
 from alertd.redact import redact, register
 
 if TYPE_CHECKING:
@@ -127,11 +128,84 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from alertd.daemon import run_cycle
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    store = _open_store(cfg, settings)
+    try:
+        report = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
+    finally:
+        store.close()
+    for o in report.polled:
+        state = o.error or o.skipped or f"{o.rows} rows, {o.changed} new or revised"
+        print(f"{o.source}: {'failed: ' if o.error else ''}{state}")
+    new = report.evaluation.new if report.evaluation else []
+    d = report.deliveries
+    print(f"{len(new)} new alert(s); {d.sent} delivered, {d.failed} failed (will retry), {d.gave_up} given up")
+    return 0 if report.ok else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from alertd.daemon import Daemon
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    store = _open_store(cfg, settings)
+    daemon = Daemon(cfg, store)
+    daemon.install_signal_handlers()
+    try:
+        daemon.run()
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from alertd.status import collect, render_text
+
+    settings = _settings(args)
+    cfg = _load(args).config
+    store = _open_store(cfg, settings, must_exist=True)
+    try:
+        status = collect(cfg, store, datetime.now(UTC))
+    finally:
+        store.close()
+    print(json.dumps(status, indent=2) if args.json else render_text(status))
+    return 0
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from alertd.notify.deliver import send_to_channel
+    from alertd.notify.render import render_test
+
+    _settings(args)
+    cfg = _load(args).config
+    names = args.channel or list(cfg.channels)
+    unknown = [n for n in names if n not in cfg.channels]
+    if unknown:
+        raise UsageError(f"unknown channel(s) {', '.join(unknown)}; configured: {', '.join(cfg.channels) or 'none'}")
+    message = render_test(cfg.tz, datetime.now(UTC))
+    failures = 0
+    for name in names:
+        for masked, result in send_to_channel([u.get_secret_value() for u in cfg.channels[name]], message):
+            failures += not result.ok
+            print(f"{name}: {masked}: {'ok' if result.ok else f'FAILED: {result.error}'}")
+    return 1 if failures else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from alertd import demo
+
+    logs.configure(args.log_level or "warning", args.log_format or "text")
+    return demo.run()
+
+
 # --- shared steps ----------------------------------------------------------------------------
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from alertd import logs
     from alertd.settings import Settings
 
     try:
@@ -259,6 +333,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     i.add_argument("--source", required=True, metavar="NAME")
     i.add_argument("file", metavar="FILE.csv")
+
+    verb("demo", cmd_demo, "the real pipeline against a simulated provider on 127.0.0.1; alerts printed here")
+    verb("check", cmd_check, "one cycle now: fetch every source, evaluate, deliver; exit 1 if anything failed")
+    verb("run", cmd_run, "the daemon: poll each source on its schedule, evaluate, deliver, until SIGTERM")
+    st = verb("status", cmd_status, "sources, budgets and the alerts of the current periods")
+    st.add_argument("--json", action="store_true", help="one JSON object")
+    nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")
+    nt.add_argument("channel", nargs="*", metavar="CHANNEL", help="default: every channel")
 
     r = verb("report", cmd_report, "spend grouped by source, line item, day or month")
     r.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: start of this month)")

@@ -6,10 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from alertd.config import Config
-from alertd.model import Window
+from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
+from alertd.model import Window, utc
 from alertd.redact import redact
+from alertd.rules.periods import history_start
 from alertd.sources import SourceError, build
 from alertd.sources.http import RetryPolicy
 from alertd.store import Store
@@ -24,6 +26,27 @@ class Outcome:
     changed: int = 0
     fetches: int = 0
     error: str | None = None
+    skipped: str | None = None  # why no fetch was made
+
+
+def poll(
+    config: Config, store: Store, names: list[str], now: datetime, retry: RetryPolicy | None = None
+) -> list[Outcome]:
+    """One poll of each named source: its lookback window, or more after downtime."""
+    since = history_start(config, now)
+    outcomes = []
+    for name in names:
+        source = config.source(name)
+        last = store.last_fetch(name)
+        ago = now.timestamp() - last.started if last else None
+        if isinstance(source, FriendliSource) and ago is not None and ago < FRIENDLI_MIN_EVERY.total_seconds():
+            outcomes.append(Outcome(name, skipped=f"polled {ago:.0f}s ago; Friendli asks for 5 minutes between calls"))
+            continue
+        last_ok = store.last_fetch(name, status="ok")
+        last_ok_end = utc(last_ok.window_end) if last_ok and last_ok.window_end is not None else None
+        window = poll_window(source, last_ok_end, since, now)
+        outcomes += backfill(config, store, window, [name], kind="poll", retry=retry)
+    return outcomes
 
 
 def backfill(
@@ -32,6 +55,7 @@ def backfill(
     window: Window,
     names: list[str],
     *,
+    kind: str = "backfill",
     advance: Callable[[str, int], None] | None = None,
     retry: RetryPolicy | None = None,
 ) -> list[Outcome]:
@@ -53,10 +77,10 @@ def backfill(
                     result = source.fetch(chunk)
                 except SourceError as exc:
                     error = redact(str(exc))
-                    store.record_failure(name, "backfill", chunk, started, error)
-                    log.error("backfill %s %s..%s failed: %s", name, chunk.start, chunk.end, error)
+                    store.record_failure(name, kind, chunk, started, error)
+                    log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error)
                     break
-                written = store.record_fetch(name, "backfill", chunk, started, result)
+                written = store.record_fetch(name, kind, chunk, started, result)
                 rows, changed, fetches = rows + written.rows, changed + written.changed, fetches + 1
                 if advance:
                     advance(name, chunk.end_ts - chunk.start_ts)
@@ -64,3 +88,18 @@ def backfill(
             source.close()
         outcomes.append(Outcome(name, rows, changed, fetches, error))
     return outcomes
+
+
+def poll_window(
+    source: NorthflankSource | FriendliSource | CsvSource, last_ok_end: datetime | None, since: datetime, now: datetime
+) -> Window:
+    """What one poll re-reads: the lookback, reaching back to the end of the last successful
+    fetch so that downtime leaves no gap, and on a source never fetched back to `since`
+    (as far as the rules need)."""
+    if isinstance(source, CsvSource):
+        return Window(utc(0), now + timedelta(days=366))  # the file is the truth: all of it
+    start = now - source.lookback
+    start = since if last_ok_end is None else max(since, min(start, last_ok_end))
+    hour = 3600
+    end = (int(now.timestamp()) // hour + 1) * hour  # through the current, still-growing hour
+    return Window(utc(int(start.timestamp()) // hour * hour), utc(end))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 
@@ -67,3 +68,70 @@ class FetchResult:
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+# --- evaluation and alerts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """A slice of a budget's spend: one source's line item."""
+
+    source: str
+    line_item: str
+    amount: int  # micro-units in the period so far
+    change: int  # micro-units against the same point of the previous period
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    projected: int  # micro-units: expected spend at the end of the period
+    run_out: datetime | None  # when spend is expected to reach the amount, if in this period
+    method: str  # "seasonal" (hour-of-day / day-of-week shape) or "run-rate" (too little history)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """Where one budget stands at `now`: everything a message about it needs."""
+
+    rule: str
+    currency: str
+    amount: int  # micro-units
+    spent: int  # micro-units, period so far
+    period: str  # day, week, month, quarter, year
+    period_start: datetime  # UTC
+    period_end: datetime  # UTC, exclusive
+    now: datetime
+    forecast: Forecast | None  # None when there is nothing to project from
+    previous_spent: int  # the previous period at the same point
+    contributors: tuple[Contributor, ...]  # largest share of spend first
+    drivers: tuple[Contributor, ...]  # largest increase against the previous period first
+    daily: tuple[int, ...]  # spend per local day of the period so far, for a sparkline
+
+    @property
+    def percent(self) -> Decimal:
+        return Decimal(self.spent * 100) / Decimal(self.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A decision to tell someone something. `key` is unique per thing worth saying once."""
+
+    key: str
+    rule: str
+    kind: str  # "budget" (actual spend crossed) or "forecast" (projected spend will cross)
+    threshold: Decimal  # percent of the amount
+    severity: str  # info, warning, critical
+    repeat: int  # 0 for the first message, n for the n-th reminder
+    notify: tuple[str, ...]  # channel names
+    status: BudgetStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An alert already decided for a rule in a period (delivered or still in the outbox)."""
+
+    kind: str
+    threshold: Decimal
+    repeat: int
+    created: datetime

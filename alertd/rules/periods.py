@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from alertd.config import Config
+from alertd.config import Budget, Config
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_ANOMALY_BASELINE = timedelta(days=28)
+FORECAST_HISTORY = timedelta(days=35)  # the forecast learns its weekly shape from this much
 
 
 def period_bounds(period: str, at: datetime, tz: ZoneInfo, week_start: str = "monday") -> tuple[datetime, datetime]:
@@ -23,11 +24,17 @@ def previous_period_start(period: str, at: datetime, tz: ZoneInfo, week_start: s
     return period_bounds(period, start - timedelta(seconds=1), tz, week_start)[0]
 
 
+def budget_history_start(budget: Budget, now: datetime, tz: ZoneInfo) -> datetime:
+    """The oldest bucket a budget looks at: the previous period (messages compare with it)
+    and the forecast's history."""
+    start, _ = period_bounds(budget.period, now, tz, budget.week_start)
+    return min(previous_period_start(budget.period, now, tz, budget.week_start), start - FORECAST_HISTORY)
+
+
 def history_start(config: Config, now: datetime) -> datetime:
-    """How far back the rules look: the previous budget period (messages compare with it)
-    and the anomaly baselines; a month back when there are no rules."""
+    """How far back the rules look; a month back when there are no rules."""
     tz = config.tz
-    starts = [previous_period_start(b.period, now, tz, b.week_start) for b in config.budgets]
+    starts = [budget_history_start(b, now, tz) for b in config.budgets]
     starts += [now - (a.baseline or DEFAULT_ANOMALY_BASELINE) for a in config.anomalies]
     if not starts:
         local = now.astimezone(tz).date()

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from alertd.model import CostRecord, FetchResult, Window
+from alertd.store.outbox import Outbox
 from alertd.store.schema import migrate
 
 _UPSERT = """
@@ -69,6 +70,7 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self.path = path
+        self.outbox = Outbox(self.conn)
 
     def close(self) -> None:
         self.db.close()
@@ -160,6 +162,31 @@ class Store:
         group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
         sql = f"SELECT {select} FROM costs WHERE bucket_start >= ? AND bucket_start < ?{group_by}"
         return self.conn.execute(sql, (since, until))
+
+    def costs(self, since: int, until: int, sources: Sequence[str] | None = None) -> list[CostRecord]:
+        """Cost rows of buckets starting in [since, until), of the named sources or all."""
+        sql = (
+            "SELECT source, bucket_start, line_item, bucket_seconds, amount, currency FROM costs"
+            " WHERE bucket_start >= ? AND bucket_start < ? AND amount != 0"
+        )
+        params: list[object] = [since, until]
+        if sources is not None:
+            sql += " AND source IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(sources)))
+        return [CostRecord(*row) for row in self.conn.execute(sql, params)]
+
+    def last_fetch(self, source: str, status: str | None = None) -> FetchLog | None:
+        """The newest fetch of `source` (of that status, if given)."""
+        sql = (
+            "SELECT source, kind, window_start, window_end, started, finished, status, rows, changed, error"
+            " FROM fetches WHERE source = ?"
+        )
+        params: list[object] = [source]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
+        return FetchLog(*row) if row else None
 
     def currencies(self, since: int, until: int) -> list[str]:
         rows = self.conn.execute(

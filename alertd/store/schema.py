@@ -57,6 +57,42 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS fetches_source ON fetches (source, finished);
     """,
+    # 2: the outbox. An alert is written with one delivery row per channel URL, in one
+    # transaction, before anything is sent; `key` makes "say it once" a database constraint.
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        rule TEXT NOT NULL,
+        kind TEXT NOT NULL,                 -- budget, forecast
+        period_start INTEGER,
+        threshold TEXT,                     -- percent, a decimal string
+        severity TEXT NOT NULL,
+        repeat INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        markdown TEXT NOT NULL,
+        html TEXT NOT NULL,
+        facts TEXT NOT NULL                 -- JSON: the figures, for status and tooling
+    );
+    CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule, period_start);
+
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        channel TEXT NOT NULL,
+        target INTEGER NOT NULL,            -- index of the URL within the channel
+        target_masked TEXT NOT NULL,        -- for people; the URL itself is never stored
+        status TEXT NOT NULL,               -- pending, sent, failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL,
+        last_error TEXT,
+        sent_at REAL,
+        UNIQUE (alert_id, channel, target)
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt);
+    """,
 ]
 
 

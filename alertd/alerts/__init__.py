@@ -1,0 +1,1 @@
+"""Alert lifecycle decisions: pure functions of (rule, status, what was sent, now)."""

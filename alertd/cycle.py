@@ -1,0 +1,117 @@
+"""The stages after a fetch: evaluate the rules, put new alerts in the outbox, deliver."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from alertd.alerts.budget import decide
+from alertd.config import Budget, Config
+from alertd.model import Alert, BudgetStatus
+from alertd.money import decimal_string
+from alertd.notify.deliver import deliver as deliver_one
+from alertd.notify.deliver import mask
+from alertd.notify.render import render
+from alertd.rules.budget import budget_status
+from alertd.rules.periods import budget_history_start
+from alertd.store import Store
+from alertd.store.outbox import Rendered, Target
+
+log = logging.getLogger("alertd.cycle")
+
+GIVE_UP = timedelta(hours=24)  # a delivery still failing after this is recorded as failed
+RETRY_FIRST = 5.0  # seconds; doubled per attempt, full jitter
+RETRY_CAP = 600.0
+
+
+@dataclass
+class Evaluation:
+    statuses: list[BudgetStatus] = field(default_factory=list)
+    new: list[Alert] = field(default_factory=list)
+
+
+@dataclass
+class Deliveries:
+    sent: int = 0
+    failed: int = 0  # attempts that failed this time (to be retried)
+    gave_up: int = 0
+
+
+def statuses(config: Config, store: Store, now: datetime) -> list[tuple[Budget, BudgetStatus]]:
+    """Where every budget stands now (reads only)."""
+    result = []
+    for budget in config.budgets:
+        since = budget_history_start(budget, now, config.tz)
+        records = store.costs(int(since.timestamp()), int(now.timestamp()) + 1, budget.sources)
+        result.append((budget, budget_status(budget, records, now, config.tz, config.currency)))
+    return result
+
+
+def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
+    """Evaluate every budget; each new alert is written to the outbox before anything is sent."""
+    tz = config.tz
+    result = Evaluation()
+    for budget, status in statuses(config, store, now):
+        result.statuses.append(status)
+        for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
+            message = render(alert, tz)
+            targets = [
+                Target(channel, i, mask(url.get_secret_value()))
+                for channel in alert.notify
+                for i, url in enumerate(config.channels[channel])
+            ]
+            rendered = Rendered(message.title, message.text, message.markdown, message.html)
+            if store.outbox.enqueue(alert, rendered, facts(alert), targets, now):
+                log.info("alert %s: %s", alert.key, message.title)
+                result.new.append(alert)
+    return result
+
+
+def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
+    """Send what is due in the outbox, each channel URL on its own."""
+    counts = Deliveries()
+    for item in store.outbox.due(now):
+        urls = config.channels.get(item.channel, ())
+        if item.target >= len(urls):
+            store.outbox.mark_failed(item.id, f"channel {item.channel!r} is no longer configured", None)
+            counts.gave_up += 1
+            continue
+        outcome = deliver_one(urls[item.target].get_secret_value(), item.message)
+        if outcome.ok:
+            store.outbox.mark_sent(item.id, now)
+            counts.sent += 1
+            log.info("delivered %s to %s (%s)", item.message.title, item.channel, item.target_masked)
+            continue
+        error = outcome.error or "delivery failed"
+        if now - item.alert_created >= GIVE_UP:
+            store.outbox.mark_failed(item.id, error, None)
+            counts.gave_up += 1
+            log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
+        else:
+            delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
+            store.outbox.mark_failed(item.id, error, now + timedelta(seconds=max(1.0, delay)))
+            counts.failed += 1
+            log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
+    return counts
+
+
+def facts(alert: Alert) -> dict[str, object]:
+    """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
+    status = alert.status
+    forecast = status.forecast
+    return {
+        "rule": alert.rule,
+        "kind": alert.kind,
+        "threshold": str(alert.threshold),
+        "severity": alert.severity,
+        "currency": status.currency,
+        "spent": decimal_string(status.spent),
+        "amount": decimal_string(status.amount),
+        "percent": f"{status.percent:.1f}",
+        "period_start": status.period_start.isoformat(),
+        "period_end": status.period_end.isoformat(),
+        "projected": decimal_string(forecast.projected) if forecast else None,
+        "run_out": forecast.run_out.isoformat() if forecast and forecast.run_out else None,
+    }

@@ -1,0 +1,123 @@
+"""`alertd demo`: the real pipeline against a simulated Northflank API on 127.0.0.1.
+
+Real HTTP client, real SQLite store (in a temporary directory, removed afterwards), real
+rules, real Apprise delivering to `console://`. No network, no credentials.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
+
+from alertd import config as configuration
+from alertd.daemon import run_cycle
+from alertd.money import format_money
+from alertd.redact import register
+from alertd.rules.periods import FORECAST_HISTORY, period_bounds
+from alertd.simulate.northflank import FakeNorthflank
+from alertd.simulate.spend import northflank_hours
+from alertd.store import Store
+
+HOUR = 3600
+SPIKE = Decimal(6)  # a GPU job left running multiplies CPU and GPU spend over the last day
+
+
+def run() -> int:
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    month_start, _ = period_bounds("month", now, UTC)
+    first_hour = int((month_start - FORECAST_HISTORY).timestamp()) // HOUR * HOUR
+    hours = (int(now.timestamp()) - first_hour) // HOUR + 1
+    spike_from = int(now.timestamp()) // HOUR * HOUR - 24 * HOUR
+    usage = northflank_hours(first_hour, hours, seed=2026, spike=(spike_from, spike_from + 25 * HOUR, SPIKE))
+    token = f"demo-{secrets.token_hex(8)}"
+    month_to_date = _cents(usage, int(month_start.timestamp())) / 100
+    today = _cents(usage, int(period_bounds("day", now, UTC)[0].timestamp())) / 100
+
+    with FakeNorthflank(usage, token=token) as api, tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
+        rules = Path(tmp) / "rules.yaml"
+        rules.write_text(_rules(api.url, token, month_to_date, today), encoding="utf-8")
+        cfg = configuration.load(rules, {}).config
+        register(*cfg.secrets())
+        print(f"alertd demo: a simulated Northflank API on {api.url} with {hours} hours of usage")
+        print(f"(month to date {format_money(_micros(month_to_date), 'USD')}, and a runaway GPU job in the last day)\n")
+        store = Store(Path(tmp) / "alertd.db")
+        try:
+            first = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
+            print()
+            second = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
+            rows = store.conn.execute("SELECT count(*) FROM costs").fetchone()[0]
+        finally:
+            store.close()
+        requests = len(api.requests)
+
+    print("Summary")
+    print(f"  fetched {rows} cost rows in {requests} HTTP requests, stored in SQLite")
+    assert first.evaluation is not None
+    for status in first.evaluation.statuses:
+        forecast = status.forecast
+        projected = f", forecast {format_money(forecast.projected, 'USD')}" if forecast else ""
+        print(
+            f"  {status.rule}: {format_money(status.spent, 'USD')} of {format_money(status.amount, 'USD')}"
+            f" ({status.percent:.1f}%){projected}"
+        )
+    second_new = len(second.evaluation.new) if second.evaluation else 0
+    print(f"  first check: {len(first.evaluation.new)} alerts, {first.deliveries.sent} delivered to console://")
+    print(f"  second check: {second_new} alerts (each threshold fires once per period)")
+    print(f"  took {time.monotonic() - started:.1f}s; nothing left behind (the database was in a temporary directory)")
+    return 0 if first.ok and second.ok else 1
+
+
+def _cents(usage: dict[int, dict], since: int) -> Decimal:
+    total = Decimal(0)
+    for ts, entry in usage.items():
+        if ts >= since:
+            for block in ("paasUsage", "byocUsage"):
+                if block in entry:
+                    total += Decimal(str(entry[block]["price"]["total"]))
+    return total
+
+
+def _micros(amount: Decimal) -> int:
+    return int(amount * 1_000_000)
+
+
+def _round_up(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal(1), rounding=ROUND_CEILING)
+
+
+def _rules(url: str, token: str, month_to_date: Decimal, today: Decimal) -> str:
+    """Budgets sized against the simulated spend, so that each shows one behaviour."""
+    crossed = _round_up(month_to_date / Decimal("0.85"))  # 85% spent: one alert, for 80%
+    far = _round_up(month_to_date * 4)  # far away: nothing
+    daily = _round_up(today / Decimal("1.3"))  # today's spike: over 100%
+    return f"""
+timezone: UTC
+sources:
+  - name: northflank
+    provider: northflank
+    token: {token}
+    base_url: {url}
+channels:
+  terminal: console://
+budgets:
+  - name: monthly-cloud
+    amount: {crossed}
+    period: month
+    thresholds: [50, 80, 100]
+    forecast: [100]
+    notify: [terminal]
+  - name: daily-burn
+    amount: {daily}
+    period: day
+    thresholds: [80, 100, 120]
+    notify: [terminal]
+  - name: quarterly-reserve
+    amount: {far}
+    period: quarter
+    notify: [terminal]
+"""

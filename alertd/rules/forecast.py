@@ -1,0 +1,193 @@
+"""Where a budget's spend is heading: the period's projected total and when it runs out.
+
+"seasonal": expected spend per future hour = recent level × local hour-of-week shape, both
+estimated from the hourly history after capping one-off spikes. "run-rate": a straight line,
+for when there is less than a day of history. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import accumulate
+from zoneinfo import ZoneInfo
+
+from alertd.model import Forecast, utc
+
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK_HOURS = 168
+SHAPE_WEEKS = 4  # the shape follows the last four weeks: recent enough, and a spike is one week in four
+SPIKE_FACTOR = 3  # an hour above 3× its hour-of-day's usual high is a one-off, capped there
+SPIKE_RANK = 3  # "usual high" = the 3rd largest value at that local hour: two odd days don't set it
+PRIOR_WEIGHT = 1.0  # a slot's own weeks (days) compete with one pseudo-week (day) of the smoother profile
+_EPOCH_MONDAY = 72  # 1970-01-01 was a Thursday: local hour 0 sits 72 hours into its week
+
+
+def project(
+    hourly: Sequence[int],
+    start: datetime,
+    data_end: datetime,
+    period_start: datetime,
+    period_end: datetime,
+    spent: int,
+    amount: int,
+    tz: ZoneInfo,
+) -> Forecast | None:
+    """Projected spend at `period_end` and the moment it reaches `amount`, or None without data.
+
+    `hourly[i]` is the spend (micro-units) of the UTC hour from `start + i` hours; the series
+    ends at `data_end`, which is where the projection starts: data may lag the wall clock.
+    `spent` is the actual spend of the period up to `data_end`. A day of history or more gives
+    "seasonal" (hour-of-week shape from a week on, hour-of-day before); less gives "run-rate".
+    """
+    first, last = _seconds(start), _seconds(data_end)
+    begin, end = max(last, _seconds(period_start)), _seconds(period_end)
+    if first % HOUR or last % HOUR or last - first != len(hourly) * HOUR:
+        raise ValueError(f"{len(hourly)} hourly values do not span {start.isoformat()} .. {data_end.isoformat()}")
+    if end <= _seconds(period_start):
+        raise ValueError(f"empty period {period_start.isoformat()} .. {period_end.isoformat()}")
+    # Leading zeros are not history: a caller may pad a new source's series to a fixed window,
+    # and a week of padding would halve the recent level.
+    lead = next((i for i, v in enumerate(hourly) if v), len(hourly))
+    hourly, first = hourly[lead:], first + lead * HOUR
+    if not hourly and not spent:
+        return None
+
+    if len(hourly) >= 24:
+        method = "seasonal"
+        per_hour = _seasonal_rates(hourly, first, tz)
+    else:
+        method = "run-rate"
+        rate = _run_rate(hourly, last, _seconds(period_start), spent)
+        if rate is None:
+            return None
+        per_hour = [max(0.0, rate)] * WEEK_HOURS  # credits are one-offs, not a rate to extrapolate
+
+    # Expected spend of each future UTC hour of the period; only the first and last can be
+    # partial (a period may start at :30 UTC, e.g. in India).
+    hours = range(begin - begin % HOUR, end, HOUR)
+    expected = [per_hour[(h + _EPOCH_MONDAY) % WEEK_HOURS] for h in _local_hours(hours.start, len(hours), tz)]
+    if hours:
+        expected[0] *= (min(hours[0] + HOUR, end) - begin) / HOUR
+        if len(hours) > 1:
+            expected[-1] *= (end - hours[-1]) / HOUR
+
+    projected = spent + round(sum(expected))
+    return Forecast(projected=projected, run_out=_run_out(hours, begin, end, expected, spent, amount), method=method)
+
+
+def _run_rate(hourly: Sequence[int], last: int, period_start: int, spent: int) -> float | None:
+    """Spend per hour as a straight line: the period so far, else the little history there is."""
+    if last > period_start:
+        return spent * HOUR / (last - period_start)
+    if hourly:
+        return sum(hourly) / len(hourly)
+    return None
+
+
+def _seasonal_rates(hourly: Sequence[int], first: int, tz: ZoneInfo) -> list[float]:
+    """Expected spend of one hour in each local hour-of-week slot (Monday 00:00 = 0)."""
+    n = len(hourly)
+    weeks = min(n // WEEK_HOURS, SHAPE_WEEKS)
+    # Whole weeks, so every slot is seen equally often; under a week, all of it (hour-of-day only).
+    span = weeks * WEEK_HOURS if weeks else n
+    local = _local_hours(first + (n - span) * HOUR, span, tz)
+    values = _capped(hourly[n - span :], local)
+    slots = [(h + _EPOCH_MONDAY) % WEEK_HOURS for h in local]
+    total = sum(values)
+    if total <= 0:
+        return [0.0] * WEEK_HOURS
+    mean = total / span
+
+    hod_sum, hod_count = [0] * 24, [0] * 24
+    for v, h in zip(values, local, strict=True):
+        hod_sum[h % 24] += v
+        hod_count[h % 24] += 1
+    if weeks:
+        slot_sum, slot_count, dow_sum, dow_count = [0] * WEEK_HOURS, [0] * WEEK_HOURS, [0] * 7, [0] * 7
+        for v, s in zip(values, slots, strict=True):
+            slot_sum[s] += v
+            slot_count[s] += 1
+            dow_sum[s // 24] += v
+            dow_count[s // 24] += 1
+        # Smoother profile: hour-of-day × day-of-week, each from ~4× (or 24×) more data than a slot.
+        hod = [hod_sum[h] / hod_count[h] if hod_count[h] else mean for h in range(24)]
+        dow = [dow_sum[d] / dow_count[d] / mean if dow_count[d] else 1.0 for d in range(7)]
+        shape = [
+            (slot_sum[s] + PRIOR_WEIGHT * hod[s % 24] * dow[s // 24]) / (slot_count[s] + PRIOR_WEIGHT)
+            for s in range(WEEK_HOURS)
+        ]
+    else:
+        by_hour = [(hod_sum[h] + PRIOR_WEIGHT * mean) / (hod_count[h] + PRIOR_WEIGHT) for h in range(24)]
+        shape = [by_hour[s % 24] for s in range(WEEK_HOURS)]
+
+    # Level: the last 7 days' actual spend against what the shape expects of those very hours,
+    # so a partial week or a DST week is measured fairly and growth is followed.
+    recent = min(span, WEEK_HOURS)
+    expected = sum(shape[s] for s in slots[-recent:])
+    if expected <= 0:
+        return [0.0] * WEEK_HOURS
+    level = sum(values[-recent:]) / expected
+    return [max(0.0, level * x) for x in shape]  # a slot of net credits is not expected to repeat
+
+
+def _capped(values: Sequence[int], local: list[int]) -> list[int]:
+    """`values` with one-off spikes cut down to SPIKE_FACTOR × the usual high of their local hour.
+
+    The usual high is the SPIKE_RANK-th largest value at that hour, raised to the day's typical
+    such high so a quiet hour's first busy moment is not mistaken for a spike.
+    """
+    by_hour: list[list[int]] = [[] for _ in range(24)]
+    for v, h in zip(values, local, strict=True):
+        by_hour[h % 24].append(v)
+    days = len(values) // 24
+    if days < 2:
+        return list(values)  # one day: a spike and a daily batch look the same
+    rank = min(SPIKE_RANK, days)
+    high = [heapq.nlargest(rank, vs)[-1] if len(vs) >= rank else max(vs, default=0) for vs in by_hour]
+    typical = sum(high) // 24
+    caps = [SPIKE_FACTOR * max(x, typical) for x in high]
+    return [min(v, caps[h % 24]) for v, h in zip(values, local, strict=True)]
+
+
+def _run_out(hours: range, begin: int, end: int, expected: list[float], spent: int, amount: int) -> datetime | None:
+    """First moment cumulative spend reaches `amount`, interpolated within the hour."""
+    if spent >= amount:
+        return None  # already run out: not a forecast
+    cumulative = list(accumulate(expected, initial=float(spent)))
+    i = bisect_left(cumulative, amount) - 1  # rates are >= 0, so cumulative never falls
+    if i + 1 == len(cumulative):
+        return None
+    lo = max(hours[i], begin)
+    return utc(round(lo + (amount - cumulative[i]) / expected[i] * (min(hours[i] + HOUR, end) - lo)))
+
+
+def _local_hours(first: int, count: int, tz: ZoneInfo) -> list[int]:
+    """Local wall-clock hour number (hours since 1970-01-01 00:00 local) of each of `count`
+    UTC hours from `first`. Offsets change at most once a day: look them up daily, and hourly
+    only on a day with a change."""
+    out: list[int] = []
+    t, end = first, first + count * HOUR
+    offset = _offset(t, tz)
+    while t < end:
+        stop = min(t + DAY, end)
+        after = _offset(stop, tz)
+        if after == offset:
+            out.extend(range((t + offset) // HOUR, (t + offset) // HOUR + (stop - t) // HOUR))
+        else:
+            out.extend((u + _offset(u, tz)) // HOUR for u in range(t, stop, HOUR))
+        t, offset = stop, after
+    return out
+
+
+def _offset(ts: int, tz: ZoneInfo) -> int:
+    return int((datetime.fromtimestamp(ts, tz).utcoffset() or timedelta(0)).total_seconds())
+
+
+def _seconds(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: times must be timezone-aware")
+    return int(moment.timestamp())

@@ -1,0 +1,132 @@
+"""The outbox: alerts decided, and their deliveries per channel URL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from alertd.model import Alert, Sent, utc
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    text: str
+    markdown: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    index: int  # of the URL within the channel
+    masked: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    channel: str
+    target: int
+    target_masked: str
+    attempts: int
+    alert_created: datetime
+    message: Rendered
+
+
+class Outbox:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def sent(self, rule: str, period_start: datetime) -> list[Sent]:
+        rows = self.conn.execute(
+            "SELECT kind, threshold, repeat, created FROM alerts WHERE rule = ? AND period_start = ? ORDER BY id",
+            (rule, int(period_start.timestamp())),
+        )
+        return [Sent(kind, Decimal(threshold), repeat, utc(created)) for kind, threshold, repeat, created in rows]
+
+    def enqueue(
+        self, alert: Alert, message: Rendered, facts: dict[str, object], targets: list[Target], now: datetime
+    ) -> bool:
+        """Write the alert and its deliveries in one transaction; False if its key exists."""
+        created = now.timestamp()
+        with self.conn:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO alerts (key, rule, kind, period_start, threshold, severity, repeat, created,"
+                " title, text, markdown, html, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    alert.key,
+                    alert.rule,
+                    alert.kind,
+                    int(alert.status.period_start.timestamp()),
+                    str(alert.threshold),
+                    alert.severity,
+                    alert.repeat,
+                    created,
+                    message.title,
+                    message.text,
+                    message.markdown,
+                    message.html,
+                    json.dumps(facts, sort_keys=True),
+                ),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self.conn.executemany(
+                "INSERT INTO deliveries (alert_id, channel, target, target_masked, status, next_attempt)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(cursor.lastrowid, t.channel, t.index, t.masked, created) for t in targets],
+            )
+        return True
+
+    def due(self, now: datetime) -> list[Delivery]:
+        rows = self.conn.execute(
+            "SELECT d.id, d.alert_id, d.channel, d.target, d.target_masked, d.attempts, a.created,"
+            " a.title, a.text, a.markdown, a.html"
+            " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+            " WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.alert_id, d.id",
+            (now.timestamp(),),
+        )
+        return [Delivery(*row[:6], utc(row[6]), Rendered(*row[7:])) for row in rows]
+
+    def next_due(self) -> datetime | None:
+        row = self.conn.execute("SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'").fetchone()
+        return utc(row[0]) if row[0] is not None else None
+
+    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
+                " WHERE id = ?",
+                (now.timestamp(), delivery_id),
+            )
+
+    def mark_failed(self, delivery_id: int, error: str, retry_at: datetime | None) -> None:
+        """A failed attempt: retried at `retry_at`, or given up for good when None."""
+        with self.conn:
+            self.conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt = ?"
+                " WHERE id = ?",
+                (
+                    error,
+                    "pending" if retry_at else "failed",
+                    retry_at.timestamp() if retry_at else 0,
+                    delivery_id,
+                ),
+            )
+
+    def alerts_since(self, since: datetime) -> list[dict[str, object]]:
+        """Alerts decided since `since`, with how their deliveries stand."""
+        rows = self.conn.execute(
+            "SELECT a.rule, a.kind, a.threshold, a.severity, a.repeat, a.created, a.title,"
+            " sum(d.status = 'sent'), sum(d.status = 'pending'), sum(d.status = 'failed')"
+            " FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id"
+            " WHERE a.created >= ? GROUP BY a.id ORDER BY a.id",
+            (since.timestamp(),),
+        )
+        keys = ("rule", "kind", "threshold", "severity", "repeat", "created", "title", "sent", "pending", "failed")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
