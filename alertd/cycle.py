@@ -17,7 +17,7 @@ from alertd.notify.render import render
 from alertd.rules.budget import budget_status
 from alertd.rules.periods import budget_history_start
 from alertd.store import Store
-from alertd.store.outbox import Rendered, Target
+from alertd.store.outbox import Target
 
 log = logging.getLogger("alertd.cycle")
 
@@ -62,8 +62,7 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
                 for channel in alert.notify
                 for i, url in enumerate(config.channels[channel])
             ]
-            rendered = Rendered(message.title, message.text, message.markdown, message.html)
-            if store.outbox.enqueue(alert, rendered, facts(alert), targets, now):
+            if store.outbox.enqueue(alert, message, facts(alert), targets, now):
                 log.info("alert %s: %s", alert.key, message.title)
                 result.new.append(alert)
     return result
@@ -78,7 +77,7 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
             store.outbox.mark_failed(item.id, f"channel {item.channel!r} is no longer configured", None)
             counts.gave_up += 1
             continue
-        outcome = deliver_one(urls[item.target].get_secret_value(), item.message)
+        outcome = deliver_one(urls[item.target].get_secret_value(), item.message, severity=item.severity)
         if outcome.ok:
             store.outbox.mark_sent(item.id, now)
             counts.sent += 1

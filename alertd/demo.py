@@ -19,7 +19,7 @@ from alertd.money import format_money
 from alertd.redact import register
 from alertd.rules.periods import FORECAST_HISTORY, period_bounds
 from alertd.simulate.northflank import FakeNorthflank
-from alertd.simulate.spend import northflank_hours
+from alertd.simulate.spend import northflank_dollars, northflank_hours
 from alertd.store import Store
 
 HOUR = 3600
@@ -35,8 +35,8 @@ def run() -> int:
     spike_from = int(now.timestamp()) // HOUR * HOUR - 24 * HOUR
     usage = northflank_hours(first_hour, hours, seed=2026, spike=(spike_from, spike_from + 25 * HOUR, SPIKE))
     token = f"demo-{secrets.token_hex(8)}"
-    month_to_date = _cents(usage, int(month_start.timestamp())) / 100
-    today = _cents(usage, int(period_bounds("day", now, UTC)[0].timestamp())) / 100
+    month_to_date = northflank_dollars(usage, int(month_start.timestamp()))
+    today = northflank_dollars(usage, int(period_bounds("day", now, UTC)[0].timestamp()))
 
     with FakeNorthflank(usage, token=token) as api, tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
         rules = Path(tmp) / "rules.yaml"
@@ -72,16 +72,6 @@ def run() -> int:
     return 0 if first.ok and second.ok else 1
 
 
-def _cents(usage: dict[int, dict], since: int) -> Decimal:
-    total = Decimal(0)
-    for ts, entry in usage.items():
-        if ts >= since:
-            for block in ("paasUsage", "byocUsage"):
-                if block in entry:
-                    total += Decimal(str(entry[block]["price"]["total"]))
-    return total
-
-
 def _micros(amount: Decimal) -> int:
     return int(amount * 1_000_000)
 
@@ -93,7 +83,7 @@ def _round_up(amount: Decimal) -> Decimal:
 def _rules(url: str, token: str, month_to_date: Decimal, today: Decimal) -> str:
     """Budgets sized against the simulated spend, so that each shows one behaviour."""
     crossed = _round_up(month_to_date / Decimal("0.85"))  # 85% spent: one alert, for 80%
-    far = _round_up(month_to_date * 4)  # far away: nothing
+    far = _round_up(month_to_date * 4)  # far away: says nothing
     daily = _round_up(today / Decimal("1.3"))  # today's spike: over 100%
     return f"""
 timezone: UTC
@@ -116,8 +106,8 @@ budgets:
     period: day
     thresholds: [80, 100, 120]
     notify: [terminal]
-  - name: quarterly-reserve
+  - name: monthly-reserve
     amount: {far}
-    period: quarter
+    period: month
     notify: [terminal]
 """

@@ -135,3 +135,13 @@ class Sent:
     threshold: Decimal
     repeat: int
     created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An alert rendered for people, once per format; stored in the outbox as it was sent."""
+
+    title: str
+    text: str  # plain text, for a terminal
+    markdown: str  # standard Markdown; Apprise converts it for Slack and friends
+    html: str  # a self-contained fragment, for email

@@ -12,19 +12,11 @@ import pytest
 
 from alertd.simulate.friendli import FakeFriendli
 from alertd.simulate.northflank import FakeNorthflank
-from alertd.simulate.spend import friendli_days, northflank_hours
+from alertd.simulate.spend import friendli_days, friendli_dollars, northflank_dollars, northflank_hours
 from tests.conftest import run_cli
 
 NF_TOKEN = "nf-canary-e2e-93b1"
 FR_TOKEN = "flp_canary_e2e_77c2"
-
-
-def nf_total(entries: dict[int, dict]) -> Decimal:
-    cents = sum(
-        (Decimal(str(e[b]["price"]["total"])) for e in entries.values() for b in ("paasUsage", "byocUsage") if b in e),
-        Decimal(0),
-    )
-    return cents / 100
 
 
 @pytest.mark.slow
@@ -68,8 +60,10 @@ def test_backfill_two_flaky_providers_then_report_matches_to_the_cent(write, tmp
         for row in data["rows"]:
             assert set(row) == {"source", "line_item", "amount"}
             by_source[row["source"]] = by_source.get(row["source"], Decimal(0)) + Decimal(row["amount"])
-        fr_usd = sum((Decimal(str(r["total"])) for rs in fr_data.values() for r in rs), Decimal(0))
-        assert by_source["northflank"].quantize(Decimal("0.01")) == nf_total(nf_data).quantize(Decimal("0.01"))
+        fr_usd = friendli_dollars(fr_data)
+        assert by_source["northflank"].quantize(Decimal("0.01")) == northflank_dollars(nf_data).quantize(
+            Decimal("0.01")
+        )
         assert by_source["friendli"].quantize(Decimal("0.01")) == fr_usd.quantize(Decimal("0.01"))
         assert Decimal(data["total"]) == by_source["northflank"] + by_source["friendli"]
 

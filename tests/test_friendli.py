@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -12,7 +11,7 @@ from alertd.config import Config
 from alertd.model import Window
 from alertd.simulate._server import Fault
 from alertd.simulate.friendli import FakeFriendli
-from alertd.simulate.spend import friendli_days
+from alertd.simulate.spend import friendli_days, friendli_dollars
 from alertd.sources import SourceError, build
 from alertd.sources.http import RetryPolicy
 
@@ -33,10 +32,6 @@ def fetch(cfg: Config, start: datetime, end: datetime):
         return source.fetch(Window(start, end), now=NOW)  # type: ignore[call-arg]
     finally:
         source.close()
-
-
-def usd_total(days: dict[date, list[dict]]) -> Decimal:
-    return sum((Decimal(str(r["total"])) for results in days.values() for r in results), Decimal(0))
 
 
 @pytest.fixture
@@ -64,7 +59,7 @@ def test_sixty_days_over_two_pages_of_numbers_and_strings(fake, days) -> None:
     }
     assert fake.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
     assert "x-friendli-team" not in fake.requests[0].headers
-    assert sum(r.amount for r in result.records) == usd_total(days) * 1_000_000
+    assert sum(r.amount for r in result.records) == friendli_dollars(days) * 1_000_000
     assert all(r.bucket_seconds == 86400 and r.currency == "USD" for r in result.records)
     assert any(", gpu time cost" in r.line_item for r in result.records)
 

@@ -14,7 +14,7 @@ from alertd.ingest import backfill
 from alertd.model import Window, utc
 from alertd.simulate._server import Fault
 from alertd.simulate.northflank import FakeNorthflank
-from alertd.simulate.spend import northflank_hours
+from alertd.simulate.spend import northflank_dollars, northflank_hours
 from alertd.sources import SourceError, build
 from alertd.sources.http import RetryPolicy
 from alertd.store import Store
@@ -28,15 +28,6 @@ TOKEN = "nf-canary-token-0451"
 def config(url: str, **extra: object) -> Config:
     source = {"name": "nf", "provider": "northflank", "token": TOKEN, "base_url": url, "timeout": "2s", **extra}
     return Config.model_validate({"sources": [source]})
-
-
-def cents_total(entries: dict[int, dict]) -> Decimal:
-    total = Decimal(0)
-    for entry in entries.values():
-        for block in ("paasUsage", "byocUsage"):
-            if block in entry:
-                total += Decimal(str(entry[block]["price"]["total"]))
-    return total
 
 
 @pytest.fixture
@@ -70,12 +61,12 @@ def test_forty_days_over_many_pages_add_up_to_the_providers_totals(fake, usage) 
     cursors = [r.query.get("cursor") for r in fake.requests]
     assert len(fake.requests) == 10 and cursors[0] is None and all(cursors[1:])
     assert all(r.query["per_page"] == "100" and r.headers["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
-    assert sum(r.amount for r in result.records) == cents_total(usage) * 10_000
+    assert sum(r.amount for r in result.records) == northflank_dollars(usage) * 1_000_000
     hours = {r.bucket_start for r in result.records}
     assert hours == set(usage) and all(r.bucket_seconds == H for r in result.records)
     # Each hour's items add up exactly to paas total + byoc total.
     for ts in list(usage)[:50]:
-        expected = cents_total({ts: usage[ts]}) * 10_000
+        expected = northflank_dollars({ts: usage[ts]}) * 1_000_000
         assert sum(r.amount for r in result.records if r.bucket_start == ts) == expected
     items = {r.line_item for r in result.records}
     assert {"paas.cpu", "paas.memory", "paas.storage", "paas.gpu", "byoc.vcpu", "byoc.gpu_memory"} <= items

@@ -55,7 +55,9 @@ def test_a_day_bucket_belongs_to_the_period_holding_its_start() -> None:
 
 
 def test_dst_day_budget_counts_25_hours() -> None:
-    records = [CostRecord("nf", ts("2026-10-24T22:00:00+00:00") + h * 3600, "paas.cpu", 3600, M, "USD") for h in range(26)]
+    records = [
+        CostRecord("nf", ts("2026-10-24T22:00:00+00:00") + h * 3600, "paas.cpu", 3600, M, "USD") for h in range(26)
+    ]
     status = budget_status(budget(period="day"), records, datetime(2026, 10, 25, 23, 30, tzinfo=UTC), BERLIN, "USD")
     # 2026-10-25 in Berlin runs 22:00Z (Oct 24) to 23:00Z (Oct 25): 25 hours; `now` is past its end.
     assert status.period_start == datetime(2026, 10, 25, 23, tzinfo=UTC)

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
 import apprise
-from apprise import AppriseAsset, AppriseResultStatus, NotifyBase, NotifyFormat
+from apprise import AppriseAsset, AppriseResultStatus, NotifyBase, NotifyFormat, NotifyType
 
+from alertd.model import Message
 from alertd.notify import console  # noqa: F401  (imported for its side effect: registers console://)
-from alertd.notify.render import Message
 from alertd.redact import redact, register
 
 DEFAULT_TIMEOUT = 15.0
 _REASON_LEVELS = ("WARNING", "ERROR", "CRITICAL")
+_NOTIFY_TYPES = {"info": NotifyType.INFO, "warning": NotifyType.WARNING, "critical": NotifyType.FAILURE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,19 @@ class Result:
     error: str | None  # why it failed, in Apprise's words, secrets masked
 
 
-def deliver(url: str, message: Message, *, timeout: float = DEFAULT_TIMEOUT) -> Result:
-    """Send `message` to one Apprise URL; never raises for a failed delivery."""
-    return _send(url, message, timeout)[1]
+def deliver(url: str, message: Message, *, severity: str = "info", timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Send `message` to one Apprise URL; never raises for a failed delivery.
+
+    `severity` (info, warning, critical) becomes Apprise's notify type: Slack and others colour by it.
+    """
+    return _send(url, message, timeout, _NOTIFY_TYPES.get(severity, NotifyType.INFO))[1]
 
 
 def send_to_channel(
     urls: Sequence[str], message: Message, *, timeout: float = DEFAULT_TIMEOUT
 ) -> list[tuple[str, Result]]:
     """Every URL of a channel in turn: (masked URL, result) for each, for `alertd notify-test`."""
-    return [_send(url, message, timeout) for url in urls]
+    return [_send(url, message, timeout, NotifyType.INFO) for url in urls]
 
 
 def mask(url: str) -> str:
@@ -46,7 +50,7 @@ def mask(url: str) -> str:
     return _mask(url, _instantiate(url, _asset()))
 
 
-def _send(url: str, message: Message, timeout: float) -> tuple[str, Result]:
+def _send(url: str, message: Message, timeout: float, notify_type: NotifyType) -> tuple[str, Result]:
     asset = _asset()
     plugin = _instantiate(url, asset)
     masked = _mask(url, plugin)
@@ -57,7 +61,9 @@ def _send(url: str, message: Message, timeout: float) -> tuple[str, Result]:
     body_format = plugin.resolve_format()
     body = {NotifyFormat.HTML: message.html, NotifyFormat.MARKDOWN: message.markdown}.get(body_format, message.text)
     sender = apprise.Apprise(plugin, asset=asset)
-    with sender.notify(body=body, title=message.title, body_format=body_format, timeout=timeout) as result:
+    with sender.notify(
+        body=body, title=message.title, body_format=body_format, notify_type=notify_type, timeout=timeout
+    ) as result:
         if result:
             return masked, Result(True, None)
         if result.status == AppriseResultStatus.TIMEOUT:

@@ -15,7 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from alertd.model import Alert, BudgetStatus, Forecast
+from alertd.model import Alert, BudgetStatus, Forecast, Message
 from alertd.money import format_money
 
 MAX_CONTRIBUTORS = 5
@@ -36,14 +36,6 @@ MONTHS = (
     "November",
     "December",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    title: str
-    text: str  # plain text, for a terminal
-    markdown: str  # standard Markdown; Apprise converts it for Slack and friends
-    html: str  # a self-contained fragment, for email
 
 
 def render(alert: Alert, tz: ZoneInfo) -> Message:

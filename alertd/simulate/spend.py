@@ -118,6 +118,26 @@ def _cents(ticks: int) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+def northflank_dollars(usage: dict[int, dict[str, Any]], since: int = 0) -> Decimal:
+    """What the provider bills for the hours from `since`: PaaS plus BYOC totals, cents → units."""
+    cents = sum(
+        (
+            Decimal(str(entry[block]["price"]["total"]))
+            for ts, entry in usage.items()
+            if ts >= since
+            for block in ("paasUsage", "byocUsage")
+            if block in entry
+        ),
+        Decimal(0),
+    )
+    return cents / 100
+
+
+def friendli_dollars(days: dict[date, list[dict[str, Any]]]) -> Decimal:
+    """The sum of every result's `total` (USD)."""
+    return sum((Decimal(str(r["total"])) for results in days.values() for r in results), Decimal(0))
+
+
 def friendli_days(
     start: date, days: int, seed: int = 0, *, line_items: list[str] | None = None
 ) -> dict[date, list[dict[str, Any]]]:

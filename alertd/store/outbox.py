@@ -8,15 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from alertd.model import Alert, Sent, utc
-
-
-@dataclass(frozen=True)
-class Rendered:
-    title: str
-    text: str
-    markdown: str
-    html: str
+from alertd.model import Alert, Message, Sent, utc
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,8 @@ class Delivery:
     target_masked: str
     attempts: int
     alert_created: datetime
-    message: Rendered
+    severity: str
+    message: Message
 
 
 class Outbox:
@@ -50,7 +43,7 @@ class Outbox:
         return [Sent(kind, Decimal(threshold), repeat, utc(created)) for kind, threshold, repeat, created in rows]
 
     def enqueue(
-        self, alert: Alert, message: Rendered, facts: dict[str, object], targets: list[Target], now: datetime
+        self, alert: Alert, message: Message, facts: dict[str, object], targets: list[Target], now: datetime
     ) -> bool:
         """Write the alert and its deliveries in one transaction; False if its key exists."""
         created = now.timestamp()
@@ -85,13 +78,13 @@ class Outbox:
 
     def due(self, now: datetime) -> list[Delivery]:
         rows = self.conn.execute(
-            "SELECT d.id, d.alert_id, d.channel, d.target, d.target_masked, d.attempts, a.created,"
+            "SELECT d.id, d.alert_id, d.channel, d.target, d.target_masked, d.attempts, a.created, a.severity,"
             " a.title, a.text, a.markdown, a.html"
             " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
             " WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.alert_id, d.id",
             (now.timestamp(),),
         )
-        return [Delivery(*row[:6], utc(row[6]), Rendered(*row[7:])) for row in rows]
+        return [Delivery(*row[:6], utc(row[6]), row[7], Message(*row[8:])) for row in rows]
 
     def next_due(self) -> datetime | None:
         row = self.conn.execute("SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'").fetchone()
