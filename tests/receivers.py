@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import email
 import json
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message as Email
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 class Webhook:
@@ -56,27 +63,47 @@ class Webhook:
         self._server.server_close()
 
 
+@dataclass
 class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping every message it receives."""
+    """A real SMTP server (aiosmtpd) keeping every login and message it receives."""
 
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        outer = self
+    port: int
+    logins: list[tuple[bytes, bytes]] = field(default_factory=list)
+    mails: list[Email] = field(default_factory=list)
 
-        class Handler:
-            async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-                outer.messages.append(envelope.content)
-                return "250 OK"
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.mails.append(email.message_from_bytes(envelope.original_content or b""))
+        return "250 OK"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        self.logins.append((data.login, data.password))
+        return AuthResult(success=True)
 
-    @property
-    def port(self) -> int:
-        return self._controller.server.sockets[0].getsockname()[1]
 
-    def __enter__(self) -> Mailbox:
-        self._controller.start()
-        return self
+@contextmanager
+def smtp_server() -> Iterator[Mailbox]:
+    box = Mailbox(closed_port())
+    # Plain SMTP with AUTH allowed without TLS: what apprise's mode=insecure speaks.
+    controller = Controller(
+        box, hostname="127.0.0.1", port=box.port, authenticator=box.authenticate, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
 
-    def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
+
+def mailto_url(port: int, password: str) -> str:
+    return (
+        f"mailto://user:{password}@127.0.0.1:{port}"
+        "?smtp=127.0.0.1&mode=insecure&to=ops@example.com&from=alertd@example.com&cto=2&rto=2"
+    )
+
+
+def closed_port() -> int:
+    """A port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import email
 import json
 import logging
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import Message as Email
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pytest_httpserver import HTTPServer
 
 from alertd.notify.deliver import Result, deliver, mask, send_to_channel
 from alertd.notify.render import Message, render
 from alertd.redact import redact
+from tests.receivers import Mailbox, closed_port, mailto_url, smtp_server
 from tests.test_notify_render import BERLIN, sample_alert
 
 HTTP_CANARY = "canary-pass-123"
@@ -37,12 +32,6 @@ def apprise_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Everything Apprise logs, down to DEBUG, for checking that no secret gets there."""
     caplog.set_level(logging.DEBUG, logger="apprise")
     return caplog
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def json_url(port: int, query: str = FAST) -> str:
@@ -111,43 +100,14 @@ def test_receiver_that_never_answers(message: Message) -> None:
 # --- mailto:// --------------------------------------------------------------------------------
 
 
-@dataclass
-class Mailbox:
-    port: int
-    logins: list[tuple[bytes, bytes]] = field(default_factory=list)
-    mails: list[Email] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.mails.append(email.message_from_bytes(envelope.original_content or b""))
-        return "250 OK"
-
-    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login, data.password))
-        return AuthResult(success=True)
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(closed_port())
-    # Plain SMTP with AUTH allowed without TLS: what apprise's mode=insecure speaks.
-    controller = Controller(
-        box, hostname="127.0.0.1", port=box.port, authenticator=box.authenticate, auth_require_tls=False
-    )
-    controller.start()
-    yield box
-    controller.stop()
-
-
-def mailto_url(port: int) -> str:
-    return (
-        f"mailto://user:{SMTP_CANARY}@127.0.0.1:{port}"
-        f"?smtp=127.0.0.1&mode=insecure&to=ops@example.com&from=alertd@example.com&{FAST}"
-    )
+    with smtp_server() as box:
+        yield box
 
 
 def test_email_arrives_as_html(mailbox: Mailbox, message: Message, apprise_logs: pytest.LogCaptureFixture) -> None:
-    assert deliver(mailto_url(mailbox.port), message) == Result(True, None)
+    assert deliver(mailto_url(mailbox.port, SMTP_CANARY), message) == Result(True, None)
     assert mailbox.logins == [(b"user", SMTP_CANARY.encode())]
     [mail] = mailbox.mails
     assert mail["Subject"] == message.title
@@ -166,7 +126,7 @@ def test_email_arrives_as_html(mailbox: Mailbox, message: Message, apprise_logs:
 
 
 def test_email_server_down(message: Message) -> None:
-    result = deliver(mailto_url(closed_port()), message)
+    result = deliver(mailto_url(closed_port(), SMTP_CANARY), message)
     assert result == Result(False, 'Connection error while submitting email to "127.0.0.1"')
 
 

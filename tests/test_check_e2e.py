@@ -1,0 +1,200 @@
+"""`alertd check` end to end: e-mail, Friendli daily budgets, budgets over two sources, failing channels."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from alertd.money import format_money
+from alertd.rules.periods import period_bounds
+from alertd.simulate.friendli import FakeFriendli
+from alertd.simulate.northflank import FakeNorthflank
+from alertd.simulate.spend import friendli_days, northflank_dollars, northflank_hours
+from tests.conftest import run_cli
+from tests.receivers import Webhook, mailto_url, smtp_server
+
+HOUR = 3600
+NF_TOKEN = "nf-canary-check-8812"
+FR_TOKEN = "flp_canary_check_1290"
+SMTP_PASSWORD = "smtp-canary-pw-4471"
+
+
+def month_to_date(usage: dict[int, dict]) -> Decimal:
+    start, _ = period_bounds("month", datetime.now(UTC), UTC)
+    return northflank_dollars(usage, int(start.timestamp()))
+
+
+def recent_usage(days: int = 40, seed: int = 3) -> dict[int, dict]:
+    hour = int(time.time()) // HOUR * HOUR
+    return northflank_hours(hour - days * 24 * HOUR, days * 24 + 1, seed=seed)
+
+
+def test_email_alert_arrives_as_html_with_the_figures(write) -> None:
+    usage = recent_usage()
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, smtp_server() as mailbox:
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            sources:
+              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
+            channels:
+              finance: "{mailto_url(mailbox.port, "${SMTP_PASSWORD}")}"
+            budgets:
+              - {{name: cloud, amount: {(spent / Decimal("0.9")).quantize(Decimal("0.01"))}, period: month, notify: [finance]}}
+            """,
+        )
+        result = run_cli("check", "-c", str(rules), env={"SMTP_PASSWORD": SMTP_PASSWORD})
+    assert result.returncode == 0, result.stderr
+    [mail] = mailbox.mails
+    assert "cloud: crossed 80% of budget" in mail["Subject"]
+    html = next(p.get_payload(decode=True).decode() for p in mail.walk() if p.get_content_type() == "text/html")
+    assert format_money(int(spent * 1_000_000), "USD") in html and "<table" in html
+    assert mailbox.logins == [(b"user", SMTP_PASSWORD.encode())]
+    assert SMTP_PASSWORD not in result.stdout + result.stderr
+
+
+def test_friendli_daily_budget_and_a_budget_over_two_sources(write) -> None:
+    today = datetime.now(UTC).date()
+    days = friendli_days(today - timedelta(days=40), 41, seed=9)
+    today_usd = sum((Decimal(str(r["total"])) for r in days.get(today, [])), Decimal(0))
+    if today_usd == 0:  # the generator leaves some days empty; make today count
+        days[today] = [
+            {
+                "total": Decimal("12.50"),
+                "quantity": Decimal(1),
+                "unit_price": Decimal(1250),
+                "line_item": "ep, h100, gpu time cost",
+            }
+        ]
+        today_usd = Decimal("12.50")
+    usage = recent_usage(seed=4)
+    month_start, _ = period_bounds("month", datetime.now(UTC), UTC)
+    month_usd = month_to_date(usage) + sum(
+        (Decimal(str(r["total"])) for d, rs in days.items() if d >= month_start.date() for r in rs), Decimal(0)
+    )
+    with (
+        FakeNorthflank(usage, token=NF_TOKEN) as nf,
+        FakeFriendli(days, token=FR_TOKEN) as fr,
+        Webhook() as hook,
+    ):
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            sources:
+              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{nf.url}"}}
+              - {{name: fr, provider: friendli, token: {FR_TOKEN}, base_url: "{fr.url}"}}
+            channels:
+              hook: {hook.url}
+            budgets:
+              - {{name: inference-today, amount: {(today_usd / Decimal("1.05")).quantize(Decimal("0.01"))}, period: day, sources: [fr], notify: [hook]}}
+              - {{name: everything, amount: {(month_usd / Decimal("0.55")).quantize(Decimal("0.01"))}, period: month, notify: [hook]}}
+            """,
+        )
+        result = run_cli("check", "-c", str(rules))
+        assert result.returncode == 0, result.stderr
+        posts = {p["title"].split(":")[0].removeprefix("[alertd] "): p for p in hook.posts}
+    assert set(posts) == {"inference-today", "everything"}
+    assert "crossed 100%" in posts["inference-today"]["title"]
+    assert "crossed 50%" in posts["everything"]["title"]
+    body = posts["everything"]["message"]
+    assert "nf / " in body and "fr / " in body  # contributors from both sources
+    assert format_money(int(month_usd * 1_000_000), "USD") in body
+
+
+def test_a_failing_url_does_not_stop_the_others_and_is_retried(write, tmp_path: Path) -> None:
+    usage = recent_usage(seed=5)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as good, Webhook() as flaky:
+        flaky.fail_next = 1
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            sources:
+              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
+            channels:
+              ops: [{good.url}, {flaky.url}]
+            budgets:
+              - {{name: cloud, amount: {(spent / Decimal("0.6")).quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
+            """,
+        )
+        first = run_cli("check", "-c", str(rules))
+        assert first.returncode == 1  # a delivery failed
+        assert "1 delivered, 1 failed (will retry)" in first.stdout
+        assert len(good.posts) == 1 and flaky.posts == []
+        status = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)
+        assert [(a["sent"], a["pending"]) for a in status["alerts"]] == [(1, 1)]
+
+        time.sleep(6)  # the first retry is due within seconds
+        second = run_cli("check", "-c", str(rules))
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert len(flaky.posts) == 1 and len(good.posts) == 1  # retried where it failed, nowhere else
+        assert flaky.posts[0]["title"] == good.posts[0]["title"]
+
+
+def test_notify_test_reports_each_url(write) -> None:
+    with Webhook() as hook:
+        rules = write(
+            "rules.yaml",
+            f"""
+            channels:
+              ops: [{hook.url}, "json://user:canary-pw-5150@127.0.0.1:9/down?cto=1"]
+              other: {hook.url}
+            """,
+        )
+        result = run_cli("notify-test", "-c", str(rules), "ops")
+        assert result.returncode == 1
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("ops: json://127.0.0.1:") and lines[0].endswith(": ok")
+        assert "FAILED" in lines[1] and "canary-pw-5150" not in result.stdout + result.stderr
+        assert len(hook.posts) == 1 and "test" in hook.posts[0]["title"].lower()
+        unknown = run_cli("notify-test", "-c", str(rules), "nope")
+        assert unknown.returncode == 2 and "unknown channel" in unknown.stderr
+
+
+def test_status_shows_sources_budgets_and_alerts(write) -> None:
+    usage = recent_usage(seed=6)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            sources:
+              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
+            channels:
+              ops: {hook.url}
+            budgets:
+              - {{name: cloud, amount: {(spent / Decimal("0.6")).quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
+            """,
+        )
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        text = run_cli("status", "-c", str(rules))
+        data = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)
+    assert text.returncode == 0 and "cloud (month" in text.stdout and "crossed 50%" in text.stdout
+    (source,) = data["sources"]
+    assert source["name"] == "nf" and source["last_success"] and source["last_error"] is None
+    (budget,) = data["budgets"]
+    assert Decimal(budget["spent"]) == spent and budget["percent"].startswith("60.")
+    assert budget["projected"] is not None
+    assert [a["threshold"] for a in data["alerts"]] == ["50"]
+
+
+def test_demo_runs_the_pipeline_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = run_cli("demo", cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    out = result.stdout
+    assert "monthly-cloud: crossed 80% of budget" in out
+    assert "daily-burn: crossed 120% of budget" in out
+    assert "monthly-cloud: forecast to cross 100%" in out
+    assert "monthly-reserve: crossed" not in out
+    assert "second check: 0 alerts" in out
+    assert list(tmp_path.iterdir()) == []
