@@ -80,3 +80,14 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
         assert len(hook.posts) == 3  # nothing twice
         assert "0 new alert(s)" in second.stdout
         assert TOKEN not in first.stdout + first.stderr + second.stdout + second.stderr
+
+        # The provider revises the latest hour up by a third of the month: at-80-1 escalates to 100%.
+        latest = max(usage)
+        entry = usage[latest]
+        extra = cents(spent / 3 * 100)
+        price = entry["paasUsage"]["price"]
+        api.set_hour(latest, {**entry, "paasUsage": {"price": {**price, "cpu": price["cpu"] + extra, "total": price["total"] + extra}}})
+        third = run_cli("check", "-c", str(path))
+        assert third.returncode == 0, third.stderr
+        escalated = [p["title"] for p in hook.posts[3:] if "at-80-1" in p["title"]]
+        assert len(escalated) == 1 and "crossed 100%" in escalated[0]

@@ -41,3 +41,16 @@ def test_usage_errors_exit_2() -> None:
     assert run_cli("frobnicate").returncode == 2
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("alertd ")
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    import argparse
+
+    from alertd.cli import _parser
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    verbs = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(verbs.choices) >= 9
+    for name in verbs.choices:
+        assert f"`alertd {name}" in readme, name
