@@ -70,15 +70,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from alertd.ingest import backfill
     from alertd.rules.periods import history_start
 
-    settings = _settings(args)
-    cfg = _load(args).config
+    cfg, store = _config_and_store(args)
     now = datetime.now(UTC)
     window = _range(args, cfg.tz, history_start(cfg, now), now)
     names = _source_names(cfg, args.source)
-    store = _open_store(cfg, settings)
-    with _Progress(len(names) * (window.end_ts - window.start_ts)) as progress:
+    with store, _Progress(len(names) * (window.end_ts - window.start_ts)) as progress:
         outcomes = backfill(cfg, store, window, names, advance=progress.advance)
-    store.close()
     for o in outcomes:
         state = f"failed: {o.error}" if o.error else "ok"
         print(f"{o.source}: {o.rows} rows fetched, {o.changed} new or revised, {o.fetches} windows; {state}")
@@ -88,22 +85,20 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from alertd.sources.csvfile import CsvError, read_costs
 
-    settings = _settings(args)
-    cfg = _load(args).config
+    cfg, store = _config_and_store(args)
     try:
         source = cfg.source(args.source)
     except KeyError:
+        store.close()
         raise UsageError(f"unknown source {args.source!r}; declare it under sources: first") from None
     bucket = getattr(source, "bucket", timedelta(hours=1))
     currency = "USD" if source.provider == "friendli" else cfg.currency
-    store = _open_store(cfg, settings)
-    started = time.time()
+    records = read_costs(Path(args.file), source.name, currency, bucket)
     try:
-        written = store.import_records(source.name, read_costs(Path(args.file), source.name, currency, bucket), started)
+        with store:
+            written = store.import_records(source.name, records, time.time())
     except CsvError as exc:
         raise UsageError(f"{exc}\nnothing was imported from {args.file}") from None
-    finally:
-        store.close()
     print(f"imported {written.rows} rows into {source.name} ({written.changed} new or revised)")
     return 0
 
@@ -112,18 +107,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from alertd.report import ReportError, build_report
     from alertd.rules.periods import period_bounds
 
-    settings = _settings(args)
-    cfg = _load(args).config
+    cfg, store = _config_and_store(args, must_exist=True)
     now = datetime.now(UTC)
-    window = _range(args, cfg.tz, period_bounds("month", now, cfg.tz)[0], now)
     keys = tuple(k.strip() for k in args.by.split(",") if k.strip())
-    store = _open_store(cfg, settings, must_exist=True)
     try:
-        report = build_report(store, window.start, window.end, keys, cfg.tz, cfg.currency)
+        with store:
+            window = _range(args, cfg.tz, period_bounds("month", now, cfg.tz)[0], now)
+            report = build_report(store, window.start, window.end, keys, cfg.tz, cfg.currency)
     except ReportError as exc:
         raise UsageError(str(exc)) from None
-    finally:
-        store.close()
     print(json.dumps(report.as_json(), indent=2) if args.json else report.as_table())
     return 0
 
@@ -131,13 +123,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from alertd.daemon import run_cycle
 
-    settings = _settings(args)
-    cfg = _load(args).config
-    store = _open_store(cfg, settings)
-    try:
+    cfg, store = _config_and_store(args)
+    with store:
         report = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
-    finally:
-        store.close()
     for o in report.polled:
         state = o.error or o.skipped or f"{o.rows} rows, {o.changed} new or revised"
         print(f"{o.source}: {'failed: ' if o.error else ''}{state}")
@@ -150,28 +138,20 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from alertd.daemon import Daemon
 
-    settings = _settings(args)
-    cfg = _load(args).config
-    store = _open_store(cfg, settings)
-    daemon = Daemon(cfg, store)
-    daemon.install_signal_handlers()
-    try:
+    cfg, store = _config_and_store(args)
+    with store:
+        daemon = Daemon(cfg, store)
+        daemon.install_signal_handlers()
         daemon.run()
-    finally:
-        store.close()
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from alertd.status import collect, render_text
 
-    settings = _settings(args)
-    cfg = _load(args).config
-    store = _open_store(cfg, settings, must_exist=True)
-    try:
+    cfg, store = _config_and_store(args, must_exist=True)
+    with store:
         status = collect(cfg, store, datetime.now(UTC))
-    finally:
-        store.close()
     print(json.dumps(status, indent=2) if args.json else render_text(status))
     return 0
 
@@ -223,15 +203,18 @@ def _load(args: argparse.Namespace, *, allow_missing_env: bool = False) -> confi
     return loaded
 
 
-def _open_store(cfg: configuration.Config, settings: Settings, *, must_exist: bool = False) -> Store:
+def _config_and_store(args: argparse.Namespace, *, must_exist: bool = False) -> tuple[configuration.Config, Store]:
+    """Settings (and logging), the validated config, and the open database."""
     from alertd.store import Store, StoreError
 
+    settings = _settings(args)
+    cfg = _load(args).config
     path = settings.database or cfg.database
     assert path is not None
     if must_exist and not Path(path).exists():
         raise Failed(f"no database at {path}: run `alertd backfill` first")
     try:
-        return Store(Path(path))
+        return cfg, Store(Path(path))
     except StoreError as exc:
         raise Failed(str(exc)) from None
 

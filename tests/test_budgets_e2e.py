@@ -86,7 +86,10 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
         entry = usage[latest]
         extra = cents(spent / 3 * 100)
         price = entry["paasUsage"]["price"]
-        api.set_hour(latest, {**entry, "paasUsage": {"price": {**price, "cpu": price["cpu"] + extra, "total": price["total"] + extra}}})
+        api.set_hour(
+            latest,
+            {**entry, "paasUsage": {"price": {**price, "cpu": price["cpu"] + extra, "total": price["total"] + extra}}},
+        )
         third = run_cli("check", "-c", str(path))
         assert third.returncode == 0, third.stderr
         escalated = [p["title"] for p in hook.posts[3:] if "at-80-1" in p["title"]]

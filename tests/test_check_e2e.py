@@ -32,21 +32,26 @@ def recent_usage(days: int = 40, seed: int = 3) -> dict[int, dict]:
     return northflank_hours(hour - days * 24 * HOUR, days * 24 + 1, seed=seed)
 
 
+def one_budget_rules(api_url: str, channel: str, amount: Decimal, source_extra: str = "") -> str:
+    """One Northflank source, one channel `ops`, one monthly budget `cloud` of `amount`."""
+    return f"""
+database: costs.db
+sources:
+  - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api_url}"{source_extra}}}
+channels:
+  ops: {channel}
+budgets:
+  - {{name: cloud, amount: {amount.quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
+"""
+
+
 def test_email_alert_arrives_as_html_with_the_figures(write) -> None:
     usage = recent_usage()
     spent = month_to_date(usage)
     with FakeNorthflank(usage, token=NF_TOKEN) as api, smtp_server() as mailbox:
         rules = write(
             "rules.yaml",
-            f"""
-            database: costs.db
-            sources:
-              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
-            channels:
-              finance: "{mailto_url(mailbox.port, "${SMTP_PASSWORD}")}"
-            budgets:
-              - {{name: cloud, amount: {(spent / Decimal("0.9")).quantize(Decimal("0.01"))}, period: month, notify: [finance]}}
-            """,
+            one_budget_rules(api.url, mailto_url(mailbox.port, "${SMTP_PASSWORD}"), spent / Decimal("0.9")),
         )
         result = run_cli("check", "-c", str(rules), env={"SMTP_PASSWORD": SMTP_PASSWORD})
     assert result.returncode == 0, result.stderr
@@ -112,18 +117,7 @@ def test_a_failing_url_does_not_stop_the_others_and_is_retried(write, tmp_path: 
     spent = month_to_date(usage)
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as good, Webhook() as flaky:
         flaky.fail_next = 1
-        rules = write(
-            "rules.yaml",
-            f"""
-            database: costs.db
-            sources:
-              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
-            channels:
-              ops: [{good.url}, {flaky.url}]
-            budgets:
-              - {{name: cloud, amount: {(spent / Decimal("0.6")).quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
-            """,
-        )
+        rules = write("rules.yaml", one_budget_rules(api.url, f"[{good.url}, {flaky.url}]", spent / Decimal("0.6")))
         first = run_cli("check", "-c", str(rules))
         assert first.returncode == 1  # a delivery failed
         assert "1 delivered, 1 failed (will retry)" in first.stdout
@@ -162,18 +156,7 @@ def test_status_shows_sources_budgets_and_alerts(write) -> None:
     usage = recent_usage(seed=6)
     spent = month_to_date(usage)
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
-        rules = write(
-            "rules.yaml",
-            f"""
-            database: costs.db
-            sources:
-              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
-            channels:
-              ops: {hook.url}
-            budgets:
-              - {{name: cloud, amount: {(spent / Decimal("0.6")).quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
-            """,
-        )
+        rules = write("rules.yaml", one_budget_rules(api.url, hook.url, spent / Decimal("0.6")))
         assert run_cli("check", "-c", str(rules)).returncode == 0
         text = run_cli("status", "-c", str(rules))
         data = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)

@@ -16,7 +16,7 @@ import pytest
 
 from alertd.simulate.northflank import FakeNorthflank
 from tests.receivers import Webhook
-from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage
+from tests.test_check_e2e import NF_TOKEN, month_to_date, one_budget_rules, recent_usage
 
 
 def start(rules: Path) -> subprocess.Popen[str]:
@@ -51,18 +51,7 @@ def test_daemon_alerts_once_across_restarts_and_stops_cleanly(write, tmp_path: P
     spent = month_to_date(usage)
     db = tmp_path / "costs.db"
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
-        rules = write(
-            "rules.yaml",
-            f"""
-            database: costs.db
-            sources:
-              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}", every: 1s}}
-            channels:
-              ops: {hook.url}
-            budgets:
-              - {{name: cloud, amount: {(spent / Decimal("0.85")).quantize(Decimal("0.01"))}, period: month, notify: [ops]}}
-            """,
-        )
+        rules = write("rules.yaml", one_budget_rules(api.url, hook.url, spent / Decimal("0.85"), ", every: 1s"))
         daemon = start(rules)
         try:
             wait_for(lambda: len(hook.posts) == 1)
