@@ -7,15 +7,18 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alertd.alerts.anomaly import judge
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
-from alertd.model import Alert, BudgetStatus
+from alertd.model import Alert, AnomalyStatus, BudgetStatus
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
 from alertd.notify.render import render
+from alertd.rules.anomaly import history_needed
 from alertd.rules.budget import budget_status
 from alertd.rules.periods import budget_history_start
+from alertd.rules.series import build_series
 from alertd.store import Store
 from alertd.store.outbox import Target
 
@@ -50,22 +53,35 @@ def statuses(config: Config, store: Store, now: datetime) -> list[tuple[Budget, 
 
 
 def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
-    """Evaluate every budget; each new alert is written to the outbox before anything is sent."""
-    tz = config.tz
+    """Evaluate every rule; each new alert is written to the outbox before anything is sent."""
     result = Evaluation()
     for budget, status in statuses(config, store, now):
         result.statuses.append(status)
         for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
-            message = render(alert, tz)
-            targets = [
-                Target(channel, i, mask(url.get_secret_value()))
-                for channel in alert.notify
-                for i, url in enumerate(config.channels[channel])
-            ]
-            if store.outbox.enqueue(alert, message, facts(alert), targets, now):
-                log.info("alert %s: %s", alert.key, message.title)
-                result.new.append(alert)
+            _enqueue(config, store, alert, now, result)
+    until = int(now.timestamp())
+    for rule in config.anomalies:
+        since = int((now - history_needed(rule.baseline)).timestamp())
+        states = store.series_states(rule.name)
+        judged = {}
+        for series in build_series(rule, store.costs(since, until, rule.sources), since, until):
+            judged[series.key], alerts = judge(rule, series, states.get(series.key), config.tz, config.currency, until)
+            for alert in alerts:
+                _enqueue(config, store, alert, now, result)
+        store.save_series_states(rule.name, judged)
     return result
+
+
+def _enqueue(config: Config, store: Store, alert: Alert, now: datetime, result: Evaluation) -> None:
+    message = render(alert, config.tz)
+    targets = [
+        Target(channel, i, mask(url.get_secret_value()))
+        for channel in alert.notify
+        for i, url in enumerate(config.channels[channel])
+    ]
+    if store.outbox.enqueue(alert, message, facts(alert), targets, now):
+        log.info("alert %s: %s", alert.key, message.title)
+        result.new.append(alert)
 
 
 def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
@@ -99,6 +115,21 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
 def facts(alert: Alert) -> dict[str, object]:
     """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
     status = alert.status
+    if isinstance(status, AnomalyStatus):
+        return {
+            "rule": alert.rule,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "currency": status.currency,
+            "series": {"source": status.source, "line_item": status.line_item},
+            "bucket": status.bucket_start.isoformat(),
+            "value": decimal_string(status.value),
+            "expected": decimal_string(status.expected),
+            "low": decimal_string(status.low),
+            "high": decimal_string(status.high),
+            "reason": status.reason,
+            "event_start": status.event_start.isoformat(),
+        }
     forecast = status.forecast
     return {
         "rule": alert.rule,

@@ -114,17 +114,63 @@ class BudgetStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class AnomalyStatus:
+    """One anomalous bucket of one series (or its return to normal): what a message needs."""
+
+    rule: str
+    currency: str
+    source: str | None  # None where the rule groups sources together
+    line_item: str | None  # None where the rule groups line items together
+    step: int  # seconds per bucket
+    bucket_start: datetime  # UTC
+    value: int  # micro-units
+    expected: int
+    low: int  # the usual range
+    high: int
+    reason: str  # spike, ramp, new
+    event_start: datetime  # first anomalous bucket of this event
+    drivers: tuple[Contributor, ...]  # line items by deviation (amount: actual, change: deviation)
+    month_cost: int  # what the deviation would add by the end of the month if it continued
+    resolved: bool = False  # a return to normal
+
+    @property
+    def deviation(self) -> int:
+        return self.value - self.expected
+
+    @property
+    def percent(self) -> Decimal | None:
+        return Decimal(self.deviation * 100) / Decimal(self.expected) if self.expected else None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesState:
+    """What the anomaly lifecycle remembers of one series between evaluations."""
+
+    open_since: int | None = None  # start of the open event's first bucket
+    alerted: bool = False  # whether the open event has been alerted on
+    quiet: int = 0  # normal buckets in a row while open
+    last_alert: int | None = None  # unix time of the series' last alert
+    last_bucket: int | None = None  # start of the last bucket judged
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A decision to tell someone something. `key` is unique per thing worth saying once."""
 
     key: str
     rule: str
-    kind: str  # "budget" (actual spend crossed) or "forecast" (projected spend will cross)
-    threshold: Decimal  # percent of the amount
+    kind: str  # budget (actual spend crossed), forecast (projected spend will), anomaly, resolved
+    threshold: Decimal | None  # percent of the budget amount; None for anomalies
     severity: str  # info, warning, critical
     repeat: int  # 0 for the first message, n for the n-th reminder
     notify: tuple[str, ...]  # channel names
-    status: BudgetStatus
+    status: BudgetStatus | AnomalyStatus
+
+    @property
+    def period_start(self) -> datetime:
+        """The period a budget alert belongs to, or the start of an anomaly's event."""
+        status = self.status
+        return status.period_start if isinstance(status, BudgetStatus) else status.event_start
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,27 @@ def test_an_import_that_fails_midway_stores_nothing(store: Store) -> None:
     assert store.fetch_log() == []
 
 
+def test_import_adds_up_rows_of_one_bucket_and_item_and_is_idempotent(store: Store) -> None:
+    records = [rec(T0, "a", 3), rec(T0, "a", 4), rec(T0, "b", 1)]
+    first = store.import_records("nf", iter(records), 0)
+    assert (first.rows, first.changed) == (2, 2)
+    assert costs(store) == {("nf", T0, "a"): 7, ("nf", T0, "b"): 1}
+    again = store.import_records("nf", iter(records), 0)
+    assert (again.rows, again.changed) == (2, 0)
+    assert store.conn.execute("SELECT count(*) FROM revisions").fetchone()[0] == 0
+
+
+def test_a_failed_import_leaves_the_store_usable(store: Store) -> None:
+    def broken() -> Iterator[CostRecord]:
+        yield rec(T0, "a", 1)
+        raise ValueError("bad row")
+
+    with pytest.raises(ValueError):
+        store.import_records("nf", broken(), 0)
+    assert store.import_records("nf", iter([rec(T0, "b", 2)]), 0).rows == 1
+    assert costs(store) == {("nf", T0, "b"): 2}
+
+
 def test_fetch_log_records_success_and_failure(store: Store) -> None:
     store.record_fetch("nf", "backfill", WINDOW, 1.0, FetchResult([rec(T0, "a", 5)], True))
     store.record_failure("nf", "poll", WINDOW, 2.0, "nf: HTTP 500")

@@ -1,22 +1,15 @@
-"""Alerts → messages in three dialects (terminal text, Markdown for chat, HTML for email). No I/O.
-
-Each message is first laid out once as a `_Doc` (a lead line, labelled facts, small tables) and
-then written out per dialect, so the three can never disagree about a figure.
-"""
+"""Alerts → messages: what each kind of alert says, laid out once (see `layout`). No I/O."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from alertd.model import Alert, BudgetStatus, Forecast, Message
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, Forecast, Message
 from alertd.money import format_money
+from alertd.notify.layout import Doc, Span, Table
 
 MAX_CONTRIBUTORS = 5
 MAX_DRIVERS = 3
@@ -39,24 +32,26 @@ MONTHS = (
 
 
 def render(alert: Alert, tz: ZoneInfo) -> Message:
+    if isinstance(alert.status, AnomalyStatus):
+        return _render_anomaly(alert, alert.status, tz)
     status = alert.status
     money = _money(status.currency)
     what = _what(alert)
     scale = f"{money(status.spent)} of {money(status.amount)}"
-    lead = (_Span(alert.severity.upper(), "b"), _Span(" · "), _Span(alert.rule, "b"), _Span(f" {what} of its budget"))
+    lead = (Span(alert.severity.upper(), "b"), Span(" · "), Span(alert.rule, "b"), Span(f" {what} of its budget"))
     spent = (
-        _Span(f"{scale} ("),
-        _Span(_percent(status.percent), "b"),
-        _Span(f"), vs {money(status.previous_spent)} at this point last period"),
+        Span(f"{scale} ("),
+        Span(_percent(status.percent), "b"),
+        Span(f"), vs {money(status.previous_spent)} at this point last period"),
     )
     period = f"{period_label(status.period, status.period_start, tz)}, {time_left(status.now, status.period_end)}"
-    facts: list[tuple[str, tuple[_Span, ...]]] = [("Spent", spent), ("Period", (_Span(period),))]
+    facts: list[tuple[str, tuple[Span, ...]]] = [("Spent", spent), ("Period", (Span(period),))]
     if status.forecast is not None:
-        facts.append(("Forecast", (_Span(_forecast(status.forecast, status, tz)),)))
+        facts.append(("Forecast", (Span(_forecast(status.forecast, status, tz)),)))
     if status.daily:
         peak = f" (peak {money(max(status.daily))}/day)"
-        facts.append(("Daily", (_Span(sparkline(status.daily), "code"), _Span(peak))))
-    doc = _Doc(
+        facts.append(("Daily", (Span(sparkline(status.daily), "code"), Span(peak))))
+    doc = Doc(
         title=f"[alertd] {alert.rule}: {what} of budget ({scale})",
         lead=lead,
         facts=tuple(facts),
@@ -65,14 +60,78 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
     return doc.message()
 
 
+_REASONS = {"spike": "unusual spend", "ramp": "spend rising steadily", "new": "new spend"}
+
+
+def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Message:
+    money = _money(status.currency)
+    series = series_label(status.source, status.line_item)
+    rate = "/h" if status.step < 86400 else "/day"
+    when = _bucket_label(status.bucket_start, status.step, tz)
+    if status.resolved:
+        doc = Doc(
+            title=f"[alertd] {alert.rule}: {series} back to normal",
+            lead=(Span("RESOLVED", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {series} is back to normal")),
+            facts=(
+                ("Since", (Span(_local_time(status.event_start, tz, with_year=False)),)),
+                ("Now", (Span(f"{money(status.value)}{rate} ({when}), expected {money(status.expected)}{rate}"),)),
+            ),
+            tables=(),
+        )
+        return doc.message()
+    change = _signed(status.deviation, status.currency)
+    percent = status.percent
+    relative = f" ({'+' if percent > 0 else ''}{_percent(percent)})" if percent is not None else " (from zero)"
+    what = _REASONS.get(status.reason, "unusual spend")
+    facts: list[tuple[str, tuple[Span, ...]]] = [
+        ("When", (Span(when),)),
+        ("Actual", (Span(f"{money(status.value)}{rate}", "b"), Span(f" vs expected {money(status.expected)}{rate}"))),
+        ("Usual range", (Span(f"{money(status.low)} to {money(status.high)}{rate}"),)),
+        ("Deviation", (Span(change, "b"), Span(f"{rate}{relative}"))),
+    ]
+    if status.event_start < status.bucket_start:
+        facts.append(("Since", (Span(_local_time(status.event_start, tz, with_year=False)),)))
+    if status.month_cost > 0:
+        month = MONTHS[status.bucket_start.astimezone(tz).month - 1]
+        facts.append(("If it continues", (Span(f"+{money(status.month_cost)} by the end of {month}"),)))
+    drivers = tuple(
+        (f"{d.source} / {d.line_item}", money(d.amount), _signed(d.change, status.currency)) for d in status.drivers
+    )
+    tables = (Table("What drove it", ("Line item", "Actual", "Deviation"), drivers),) if drivers else ()
+    doc = Doc(
+        title=f"[alertd] {alert.rule}: {what} on {series}, {money(status.value)}{rate} vs {money(status.expected)}",
+        lead=(Span(alert.severity.upper(), "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {what} on {series}")),
+        facts=tuple(facts),
+        tables=tables,
+    )
+    return doc.message()
+
+
+def series_label(source: str | None, line_item: str | None) -> str:
+    """'northflank / paas.gpu', 'northflank (all line items)', 'all sources / paas.gpu', 'total spend'."""
+    if source and line_item:
+        return f"{source} / {line_item}"
+    if source:
+        return f"{source} (all line items)"
+    return f"all sources / {line_item}" if line_item else "total spend"
+
+
+def _bucket_label(start: datetime, step: int, tz: ZoneInfo) -> str:
+    local = start.astimezone(tz)
+    if step >= 86400:
+        return _date(local.date())
+    end = (start + timedelta(seconds=step)).astimezone(tz)
+    return f"{_date(local.date())} {local:%H:%M}–{end:%H:%M} {local.tzname()}"
+
+
 def render_test(tz: ZoneInfo, now: datetime) -> Message:
     """What `alertd notify-test` sends: proof that a channel works and shows our characters."""
-    doc = _Doc(
+    doc = Doc(
         title="[alertd] test notification",
-        lead=(_Span("alertd", "b"), _Span(" can reach this channel.")),
+        lead=(Span("alertd", "b"), Span(" can reach this channel.")),
         facts=(
-            ("Sent", (_Span(_local_time(now, tz, with_year=True)),)),
-            ("Check", (_Span(BARS, "code"), _Span(" should be eight rising bars"))),
+            ("Sent", (Span(_local_time(now, tz, with_year=True)),)),
+            ("Check", (Span(BARS, "code"), Span(" should be eight rising bars"))),
         ),
         tables=(),
     )
@@ -144,7 +203,7 @@ def _forecast(forecast: Forecast, status: BudgetStatus, tz: ZoneInfo) -> str:
     return text
 
 
-def _tables(status: BudgetStatus) -> tuple[_Table, ...]:
+def _tables(status: BudgetStatus) -> tuple[Table, ...]:
     money = _money(status.currency)
     tables = []
     top = status.contributors[:MAX_CONTRIBUTORS]
@@ -157,11 +216,11 @@ def _tables(status: BudgetStatus) -> tuple[_Table, ...]:
             )
             for c in top
         )
-        tables.append(_Table("Top spend", ("Line item", "Amount", "Share"), rows))
+        tables.append(Table("Top spend", ("Line item", "Amount", "Share"), rows))
     moved = [d for d in status.drivers if d.change != 0][:MAX_DRIVERS]
     if moved:
         rows = tuple((f"{d.source} / {d.line_item}", _signed(d.change, status.currency)) for d in moved)
-        tables.append(_Table("Change vs last period", ("Line item", "Change"), rows))
+        tables.append(Table("Change vs last period", ("Line item", "Change"), rows))
     return tuple(tables)
 
 
@@ -189,94 +248,3 @@ def _date(day: date) -> str:
 def _local_time(at: datetime, tz: ZoneInfo, *, with_year: bool) -> str:
     local = at.astimezone(tz)
     return f"{_date(local) if with_year else _day_month(local)} {local:%H:%M} {local.tzname()}"
-
-
-# --- layout and dialects --------------------------------------------------------------------
-
-
-class _Span(NamedTuple):
-    text: str
-    style: str = ""  # "" plain, "b" bold, "code"
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    heading: str
-    columns: tuple[str, ...]  # the first is text, the others are figures
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    title: str
-    lead: tuple[_Span, ...]
-    facts: tuple[tuple[str, tuple[_Span, ...]], ...]
-    tables: tuple[_Table, ...]
-
-    def message(self) -> Message:
-        return Message(self.title, _text(self), _markdown(self), _html(self))
-
-
-def _text(doc: _Doc) -> str:
-    plain = "".join
-    width = max(len(label) for label, _ in doc.facts) + 1
-    lines = [plain(s.text for s in doc.lead)]
-    lines += [f"{label + ':':<{width}} {plain(s.text for s in spans)}" for label, spans in doc.facts]
-    for table in doc.tables:
-        widths = [max(len(row[i]) for row in table.rows) for i in range(len(table.columns))]
-        lines += ["", f"{table.heading}:"]
-        for row in table.rows:
-            cells = [row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))]
-            lines.append(f"  {'  '.join(cells)}".rstrip())
-    return "\n".join(lines)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _md_spans(spans: tuple[_Span, ...]) -> str:
-    styles = {"": "{}", "b": "**{}**", "code": "`{}`"}
-    return "".join(styles[s.style].format(s.text if s.style == "code" else _md(s.text)) for s in spans)
-
-
-def _markdown(doc: _Doc) -> str:
-    # Bullet lists rather than bare lines: a single newline is only a soft break in Markdown.
-    parts = [_md_spans(doc.lead), "\n".join(f"- **{label}:** {_md_spans(spans)}" for label, spans in doc.facts)]
-    for table in doc.tables:
-        rows = [
-            f"- {_md(first)}: {_md(second)}{''.join(f' ({_md(c)})' for c in rest if c)}"
-            for first, second, *rest in table.rows
-        ]
-        parts += [f"**{_md(table.heading)}**", "\n".join(rows)]
-    return "\n\n".join(parts)
-
-
-def _html_spans(spans: tuple[_Span, ...]) -> str:
-    styles = {"": "{}", "b": "<strong>{}</strong>", "code": "<code>{}</code>"}
-    return "".join(styles[s.style].format(html.escape(s.text)) for s in spans)
-
-
-_TABLE = '<table cellpadding="3" style="border-collapse:collapse">'
-
-
-def _html_row(tag: str, aligns: list[str], cells: tuple[str, ...]) -> str:
-    cells_html = (f'<{tag} align="{a}">{html.escape(c)}</{tag}>' for a, c in zip(aligns, cells, strict=True))
-    return f"<tr>{''.join(cells_html)}</tr>"
-
-
-def _html(doc: _Doc) -> str:
-    e = html.escape
-    out = ['<div style="font-family:sans-serif;font-size:14px">', f"<p>{_html_spans(doc.lead)}</p>", _TABLE]
-    out += [f'<tr><th align="left">{e(label)}</th><td>{_html_spans(spans)}</td></tr>' for label, spans in doc.facts]
-    out.append("</table>")
-    for table in doc.tables:
-        aligns = ["left", *["right"] * (len(table.columns) - 1)]
-        out += [f"<p><strong>{e(table.heading)}</strong></p>", _TABLE]
-        out += [_html_row("th", aligns, table.columns), *(_html_row("td", aligns, row) for row in table.rows)]
-        out.append("</table>")
-    out.append("</div>")
-    return "\n".join(out)

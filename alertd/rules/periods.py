@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alertd.config import Budget, Config
+from alertd.rules.anomaly import history_needed
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DEFAULT_ANOMALY_BASELINE = timedelta(days=28)
 FORECAST_HISTORY = timedelta(days=35)  # the forecast learns its weekly shape from this much
 
 
@@ -35,7 +35,7 @@ def history_start(config: Config, now: datetime) -> datetime:
     """How far back the rules look; a month back when there are no rules."""
     tz = config.tz
     starts = [budget_history_start(b, now, tz) for b in config.budgets]
-    starts += [now - (a.baseline or DEFAULT_ANOMALY_BASELINE) for a in config.anomalies]
+    starts += [now - history_needed(a.baseline) for a in config.anomalies]
     if not starts:
         local = now.astimezone(tz).date()
         starts.append(_local_midnight(_add_months(local, -1), tz))

@@ -118,10 +118,10 @@ class CsvFeed:
         """Nothing to release: the file is opened per read."""
 
     def fetch(self, window: Window) -> FetchResult:
-        start, end = window.start_ts, window.end_ts
-        records = [
-            r
-            for r in read_costs(self.config.path, self.name, self.currency, self.config.bucket)
-            if start <= r.bucket_start < end
-        ]
-        return FetchResult(records, complete_buckets=False)
+        """The file's rows in the window; rows of one bucket and line item are added up."""
+        totals: dict[tuple[int, str], CostRecord] = {}
+        for r in read_costs(self.config.path, self.name, self.currency, self.config.bucket):
+            if window.start_ts <= r.bucket_start < window.end_ts:
+                earlier = totals.get((r.bucket_start, r.line_item))
+                totals[r.bucket_start, r.line_item] = r._replace(amount=earlier.amount + r.amount) if earlier else r
+        return FetchResult(list(totals.values()), complete_buckets=False)

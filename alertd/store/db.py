@@ -9,15 +9,31 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils import Database
-
-from alertd.model import CostRecord, FetchResult, Window
+from alertd.model import CostRecord, FetchResult, SeriesState, Window
 from alertd.store.outbox import Outbox
 from alertd.store.schema import migrate
 
 _UPSERT = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
 VALUES (?, ?, ?, ?, ?, ?, unixepoch(), unixepoch())
+ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
+    bucket_seconds = excluded.bucket_seconds,
+    amount = excluded.amount,
+    currency = excluded.currency,
+    last_seen = excluded.last_seen
+"""
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staging (
+    source TEXT, bucket_start INTEGER, line_item TEXT, bucket_seconds INTEGER, amount INTEGER, currency TEXT
+)
+"""
+
+# `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join.
+_UPSERT_STAGED = """
+INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
+SELECT source, bucket_start, line_item, max(bucket_seconds), sum(amount), currency, unixepoch(), unixepoch()
+FROM temp.staging WHERE true GROUP BY source, bucket_start, line_item
 ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
     bucket_seconds = excluded.bucket_seconds,
     amount = excluded.amount,
@@ -62,28 +78,23 @@ class Store:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = Database(path)
-            self.db.enable_wal()
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoint
-            migrate(self.db.conn)
+            self.conn = sqlite3.connect(path, timeout=10)
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at each checkpoint
+            migrate(self.conn)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self.path = path
         self.outbox = Outbox(self.conn)
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -100,21 +111,33 @@ class Store:
             self._log(source, kind, start, end, started, "error", Written(0, 0), error)
 
     def import_records(self, source: str, records: Iterable[CostRecord], started: float) -> Written:
-        """All of `records` or, if iterating them raises, none of them."""
+        """All of `records` or, if iterating them raises, none of them.
+
+        Rows of one bucket and line item are added up (a CSV may list several costs under one
+        line item), so that importing the same file again changes nothing.
+        """
+        self.conn.execute(_STAGING)
         with self.conn:
-            written = self._write(records, zero_absent_of=None)
+            self.conn.execute("DELETE FROM temp.staging")
+            self.conn.executemany("INSERT INTO temp.staging VALUES (?, ?, ?, ?, ?, ?)", records)
+            rows_before, revisions_before = self._counts()
+            rows = self.conn.execute(_UPSERT_STAGED).rowcount
+            written = Written(rows, self._changed(rows_before, revisions_before))
             self._log(source, "import", None, None, started, "ok", written, None)
+            self.conn.execute("DELETE FROM temp.staging")
         return written
 
-    def _write(self, records: Iterable[CostRecord], zero_absent_of: str | None) -> Written:
-        """Upsert; `changed` counts new rows plus revised amounts (the trigger's rows)."""
+    def _write(self, records: Sequence[CostRecord], zero_absent_of: str | None) -> Written:
         rows_before, revisions_before = self._counts()
         rows = self.conn.executemany(_UPSERT, records).rowcount
         if zero_absent_of is not None:
-            assert isinstance(records, Sequence)
             self._zero_absent(zero_absent_of, records)
+        return Written(rows, self._changed(rows_before, revisions_before))
+
+    def _changed(self, rows_before: int, revisions_before: int) -> int:
+        """New rows plus revised amounts (the trigger's rows) since the counts were taken."""
         rows_after, revisions_after = self._counts()
-        return Written(rows, rows_after - rows_before + revisions_after - revisions_before)
+        return rows_after - rows_before + revisions_after - revisions_before
 
     def _zero_absent(self, source: str, records: Sequence[CostRecord]) -> None:
         items: dict[int, list[str]] = {}
@@ -173,7 +196,7 @@ class Store:
         """Cost rows of buckets starting in [since, until), of the named sources or all."""
         sql = (
             "SELECT source, bucket_start, line_item, bucket_seconds, amount, currency FROM costs"
-            " WHERE bucket_start >= ? AND bucket_start < ? AND amount != 0"
+            " WHERE bucket_start >= ? AND bucket_start < ?"
         )
         params: list[object] = [since, until]
         if sources is not None:
@@ -193,6 +216,23 @@ class Store:
             params.append(status)
         row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return FetchLog(*row) if row else None
+
+    def series_states(self, rule: str) -> dict[str, SeriesState]:
+        sql = "SELECT series, open_since, alerted, quiet, last_alert, last_bucket FROM series_state WHERE rule = ?"
+        return {
+            series: SeriesState(o, bool(a), q, la, lb) for series, o, a, q, la, lb in self.conn.execute(sql, (rule,))
+        }
+
+    def save_series_states(self, rule: str, states: dict[str, SeriesState]) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO series_state"
+                " (rule, series, open_since, alerted, quiet, last_alert, last_bucket) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (rule, key, s.open_since, s.alerted, s.quiet, s.last_alert, s.last_bucket)
+                    for key, s in states.items()
+                ],
+            )
 
     def currencies(self, since: int, until: int) -> list[str]:
         rows = self.conn.execute(

@@ -93,6 +93,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt);
     """,
+    # 3: the anomaly lifecycle of each series, so that a restart neither repeats nor forgets.
+    """
+    CREATE TABLE IF NOT EXISTS series_state (
+        rule TEXT NOT NULL,
+        series TEXT NOT NULL,
+        open_since INTEGER,
+        alerted INTEGER NOT NULL DEFAULT 0,
+        quiet INTEGER NOT NULL DEFAULT 0,
+        last_alert INTEGER,
+        last_bucket INTEGER,
+        PRIMARY KEY (rule, series)
+    );
+    """,
 ]
 
 
