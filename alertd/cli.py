@@ -22,7 +22,7 @@ from alertd import logs
 from alertd.redact import redact, register
 
 if TYPE_CHECKING:
-    from alertd.model import Window
+    from alertd.model import Alert, Window
     from alertd.settings import Settings
     from alertd.store import Store
 
@@ -154,6 +154,41 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = collect(cfg, store, datetime.now(UTC))
     print(json.dumps(status, indent=2) if args.json else render_text(status))
     return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from alertd.model import utc
+    from alertd.replay import replay
+
+    cfg, store = _config_and_store(args, must_exist=True)
+    with store:
+        stored = store.data_range()
+        if stored is None:
+            raise Failed("the database holds no costs yet: run `alertd backfill` first")
+        window = _range(args, cfg.tz, utc(stored[0]), utc(stored[1]))
+        found = replay(cfg, store, window.start, window.end)
+    counts: dict[str, dict[str, int]] = {r.name: {} for r in (*cfg.budgets, *cfg.anomalies)}
+    for item in found:
+        kinds = counts[item.alert.rule]
+        kinds[item.alert.kind] = kinds.get(item.alert.kind, 0) + 1
+        if args.json:
+            print(json.dumps(item.as_json()))
+        else:
+            print(f"{item.at.astimezone(cfg.tz).isoformat(timespec='minutes')}  {_title(item.alert, cfg.tz)}")
+    summary = [
+        f"replayed {window.start.astimezone(cfg.tz):%Y-%m-%d %H:%M} .. {window.end.astimezone(cfg.tz):%Y-%m-%d %H:%M}:"
+    ]
+    for rule, kinds in counts.items():
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
+        summary.append(f"  {rule}: {sum(kinds.values())} alert(s) would have been sent ({detail})")
+    print("\n".join(summary), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _title(alert: Alert, tz: ZoneInfo) -> str:
+    from alertd.notify.render import render
+
+    return render(alert, tz).title.removeprefix("[alertd] ")
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
@@ -322,6 +357,10 @@ def _parser() -> argparse.ArgumentParser:
     verb("run", cmd_run, "the daemon: poll each source on its schedule, evaluate, deliver, until SIGTERM")
     st = verb("status", cmd_status, "sources, budgets and the alerts of the current periods")
     st.add_argument("--json", action="store_true", help="one JSON object")
+    rp = verb("replay", cmd_replay, "replay every rule over stored history, hour by hour; sends nothing")
+    rp.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: the first stored cost)")
+    rp.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (default: the end of the stored costs)")
+    rp.add_argument("--json", action="store_true", help="one JSON object per line per alert; the summary on stderr")
     nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")
     nt.add_argument("channel", nargs="*", metavar="CHANNEL", help="default: every channel")
 

@@ -7,10 +7,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alertd.alerts.anomaly import judge
+from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
-from alertd.model import Alert, AnomalyStatus, BudgetStatus
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, SeriesState
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
@@ -65,7 +65,11 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
         states = store.series_states(rule.name)
         judged = {}
         for series in build_series(rule, store.costs(since, until, rule.sources), since, until):
-            judged[series.key], alerts = judge(rule, series, states.get(series.key), config.tz, config.currency, until)
+            state = states.get(series.key)
+            loud_from = first_sight(series, until) if state is None else 0
+            judged[series.key], alerts = judge(
+                rule, series, state or SeriesState(), config.tz, config.currency, loud_from
+            )
             for alert in alerts:
                 _enqueue(config, store, alert, now, result)
         store.save_series_states(rule.name, judged)

@@ -1,9 +1,9 @@
 """The anomaly lifecycle of one series: one alert per event, a cooldown, and a resolved notice.
 
 An event opens at the first anomalous bucket and stays open while the series is anomalous;
-it closes after `QUIET` normal buckets in a row. An event is alerted on once, as soon as the
-cooldown since the series' last alert allows; a lasting level shift is therefore one alert,
-after which the detector's baseline adapts and the event closes.
+it closes after `QUIET` calm buckets in a row (less than half the threshold away). An event is
+alerted on once, as soon as the cooldown since the series' last alert allows; a lasting level
+shift is therefore one alert, after which the detector's baseline adapts and the event closes.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def advance(
         if not state.alerted and cooled:
             state = replace(state, alerted=True, last_alert=at)
             action = Action("fire", state.open_since or bucket_start)
-    elif state.open_since is not None and point.reason not in ("gap", "insufficient"):
+    elif state.open_since is not None and point.reason == "":
+        # Only calm buckets close an event: one that is merely under the threshold (or looks
+        # like last month's) may be the same event wavering.
         state = replace(state, quiet=state.quiet + 1)
         if state.quiet >= QUIET[granularity]:
             if state.alerted:
@@ -85,17 +87,17 @@ def params_of(rule: Anomaly, currency_micros: int = 1_000_000) -> AnomalyParams:
     )
 
 
-def judge(
-    rule: Anomaly, series: Series, state: SeriesState | None, tz: ZoneInfo, currency: str, now: int
-) -> tuple[SeriesState, list[Alert]]:
-    """Run the lifecycle over the buckets of `series` not judged yet; each bucket is seen at its end.
+def first_sight(series: Series, now: int) -> int:
+    """Where alerts start on a series never judged before: its history is judged silently (so
+    the lifecycle knows whether an event is open) and only what ended within `RECENT` speaks."""
+    return now - int(RECENT["hourly" if series.step < DAY else "daily"].total_seconds())
 
-    On first sight of a series (no state) its history is judged silently, so that the lifecycle
-    knows whether an event is open, and only what ended within `RECENT` is alerted on.
-    """
-    granularity = "hourly" if series.step < DAY else "daily"
-    loud_from = now - int(RECENT[granularity].total_seconds()) if state is None else 0
-    state = state or SeriesState()
+
+def judge(
+    rule: Anomaly, series: Series, state: SeriesState, tz: ZoneInfo, currency: str, loud_from: int
+) -> tuple[SeriesState, list[Alert]]:
+    """Run the lifecycle over the buckets of `series` not judged yet, each seen at its end;
+    alert on those that end at or after `loud_from`."""
     points = scan(series.values, series.start, series.step, tz, params_of(rule))
     first = 0 if state.last_bucket is None else (state.last_bucket - series.start) // series.step + 1
     alerts = []

@@ -34,7 +34,9 @@ def decide(budget: Budget, status: BudgetStatus, sent: Sequence[Sent], now: date
                 reminders = sum(1 for s in actual_sent if s.threshold == top and s.repeat > 0)
                 alerts.append(_alert(budget, status, "budget", top, reminders + 1))
 
-    if status.forecast is not None and budget.forecast:
+    # A projection from the first hours of a period is mostly guesswork: wait for a tenth of it.
+    settled = status.now - status.period_start >= (status.period_end - status.period_start) / 10
+    if status.forecast is not None and budget.forecast and settled:
         projected = Decimal(status.forecast.projected * 100) / Decimal(status.amount)
         # Only thresholds actual spend has not reached: those already have (or will get) their own alert.
         ahead = [f for f in budget.forecast if projected >= f > percent]

@@ -62,7 +62,9 @@ class Point:
     high: int
     score: float  # robust z-score of the deviation
     anomalous: bool
-    reason: str  # spike, ramp, new, or why not: gap, insufficient, recurring, small, "" (normal)
+    # spike, ramp, new; or why not: "" (calm), elevated (past half the threshold), recurring,
+    # small (under min_impact / min_percent), gap, insufficient
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ def _verdict(
     accumulated = cusum + min(directed, CUSUM_CAP) - CUSUM_DRIFT
     if directed > 0 and accumulated >= 2 * k:
         return Point(value, expected, low, high, score, impact, "ramp" if impact else "small")
-    return Point(value, expected, low, high, score, False, "")
+    return Point(value, expected, low, high, score, False, "elevated" if directed >= k / 2 else "")
 
 
 def _signed(score: float, direction: str) -> float:

@@ -204,6 +204,11 @@ class Store:
             params.append(json.dumps(list(sources)))
         return [CostRecord(*row) for row in self.conn.execute(sql, params)]
 
+    def data_range(self) -> tuple[int, int] | None:
+        """(first bucket start, last bucket end) of everything stored, or None when empty."""
+        row = self.conn.execute("SELECT min(bucket_start), max(bucket_start + bucket_seconds) FROM costs").fetchone()
+        return None if row[0] is None else (row[0], row[1])
+
     def last_fetch(self, source: str, status: str | None = None) -> FetchLog | None:
         """The newest fetch of `source` (of that status, if given)."""
         sql = (
