@@ -22,6 +22,7 @@ Medians everywhere, so spikes and gaps in the history do not move the baseline.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Sequence
@@ -35,9 +36,8 @@ HOUR = 3600
 DAY = 86400
 DEFAULT_SENSITIVITY = 4.0
 MAD_TO_SIGMA = 1.4826
-REL_NOISE_FLOOR = 0.05  # costs never look more regular than +-5 %
+REL_NOISE_FLOOR = 0.05  # costs never look more regular than +-5 % (as a log ratio)
 ABS_NOISE_FLOOR = 10_000  # micro-units: a cent, so that a flat history does not alarm on dust
-CUSUM_DRIFT = 1.0  # z-units a sustained deviation must exceed to accumulate
 CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's job
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
@@ -78,13 +78,30 @@ class _Shape:
     min_history: int  # buckets of history before any verdict
     min_residuals: int  # judged buckets before the noise level is trusted
     baseline: timedelta
+    # z-units a sustained deviation must exceed to accumulate: hourly series give a drift many
+    # more chances to add up by chance, daily ones must catch a step within days
+    cusum_drift: float
 
 
 _HOURLY = _Shape(
-    week=168, weeks=4, recent=7 * 24, level_window=7 * 24, min_history=72, min_residuals=48, baseline=timedelta(days=28)
+    week=168,
+    weeks=4,
+    recent=7 * 24,
+    level_window=7 * 24,
+    min_history=72,
+    min_residuals=48,
+    baseline=timedelta(days=28),
+    cusum_drift=1.5,
 )
 _DAILY = _Shape(
-    week=7, weeks=8, recent=14, level_window=28, min_history=14, min_residuals=7, baseline=timedelta(days=120)
+    week=7,
+    weeks=8,
+    recent=14,
+    level_window=28,
+    min_history=14,
+    min_residuals=7,
+    baseline=timedelta(days=120),
+    cusum_drift=1.0,
 )
 
 
@@ -127,18 +144,21 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
         ratio = level.median() if len(level) >= shape.level_window // 4 else 1.0
         expected = max(0, round(seasonal_t * ratio))
         deviation = value - expected
-        relative = deviation / max(expected, ABS_NOISE_FLOOR)
+        # Deviations are judged as log ratios: cost noise is multiplicative, so a log scale
+        # makes its tails symmetric and the same z-score mean the same at any level. (A credit,
+        # a negative amount, counts as nothing spent.)
+        relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
         if len(residuals) < shape.min_residuals:
             # Too few judged buckets to know the noise: learn it, say nothing yet.
             _remember(residuals, noise, relative, baseline)
             points.append(Point(value, expected, 0, 0, 0.0, False, "insufficient"))
             continue
-        spread = max(max(MAD_TO_SIGMA * noise.median(), REL_NOISE_FLOOR) * expected, ABS_NOISE_FLOOR)
-        score = deviation / spread
-        point = _verdict(value, expected, spread, score, cusum, nonzero > 0, params)
+        sigma = max(MAD_TO_SIGMA * noise.median(), REL_NOISE_FLOOR)
+        score = relative / sigma
+        point = _verdict(value, expected, sigma, score, cusum, shape.cusum_drift, nonzero > 0, params)
         if point.reason in ("spike", "ramp") and _recurring(values, points, t, start, step, tz, deviation):
             point = Point(value, expected, point.low, point.high, score, False, "recurring")
-        cusum = 0.0 if point.anomalous else max(0.0, cusum + _signed(score, params.direction) - CUSUM_DRIFT)
+        cusum = 0.0 if point.anomalous else max(0.0, cusum + _signed(score, params.direction) - shape.cusum_drift)
         if not point.anomalous:
             _remember(residuals, noise, relative, baseline)
         points.append(point)
@@ -175,10 +195,21 @@ class _SortedWindow:
 
 
 def _verdict(
-    value: int, expected: int, spread: float, score: float, cusum: float, had_spend: bool, params: AnomalyParams
+    value: int,
+    expected: int,
+    sigma: float,
+    score: float,
+    cusum: float,
+    drift: float,
+    had_spend: bool,
+    params: AnomalyParams,
 ) -> Point:
     k = params.sensitivity
-    low, high = max(0, int(expected - k * spread)), int(expected + k * spread)
+    base = expected + ABS_NOISE_FLOOR
+    low, high = (
+        max(0, int(base * math.exp(-k * sigma)) - ABS_NOISE_FLOOR),
+        int(base * math.exp(k * sigma)) - ABS_NOISE_FLOOR,
+    )
     deviation = value - expected
     directed = _signed(score, params.direction)
     impact = abs(deviation) >= params.min_impact and (
@@ -190,8 +221,8 @@ def _verdict(
         return Point(value, expected, low, high, score, new, "new" if new else "small")
     if directed >= k:
         return Point(value, expected, low, high, score, impact, "spike" if impact else "small")
-    accumulated = cusum + min(directed, CUSUM_CAP) - CUSUM_DRIFT
-    if directed > 0 and accumulated >= 2 * k:
+    accumulated = cusum + min(directed, CUSUM_CAP) - drift
+    if directed >= k / 2 and accumulated >= 2 * k:
         return Point(value, expected, low, high, score, impact, "ramp" if impact else "small")
     return Point(value, expected, low, high, score, False, "elevated" if directed >= k / 2 else "")
 
