@@ -40,6 +40,7 @@ REL_NOISE_FLOOR = 0.05  # costs never look more regular than +-5 % (as a log rat
 ABS_NOISE_FLOOR = 10_000  # micro-units: a cent, so that a flat history does not alarm on dust
 CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's job
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
+BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
 
 
@@ -123,6 +124,7 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
     seasonal = [_seasonal(values, t, shape, local, step) for t in range(len(values))]
     ratios = [v / s if v is not None and s else None for v, s in zip(values, seasonal, strict=True)]
     level = _SortedWindow()  # ratios of actual to seasonal over the level window
+    recent = _SortedWindow()  # the values of the baseline window
     noise = _SortedWindow()  # |relative residual| of the last `baseline` normal buckets
     residuals: deque[float] = deque()
     known = nonzero = 0  # buckets with data / with spend, in the baseline window
@@ -131,8 +133,10 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
     for t, value in enumerate(values):
         if t > 0:  # slide the windows to end just before t
             known, nonzero = known + _present(values[t - 1]), nonzero + bool(values[t - 1])
+            leaving = values[t - 1 - baseline] if t - 1 - baseline >= 0 else None
             if t - 1 - baseline >= 0:
-                known, nonzero = known - _present(values[t - 1 - baseline]), nonzero - bool(values[t - 1 - baseline])
+                known, nonzero = known - _present(leaving), nonzero - bool(leaving)
+            recent.slide(values[t - 1], leaving)
             level.slide(ratios[t - 1], ratios[t - 1 - shape.level_window] if t - 1 - shape.level_window >= 0 else None)
         seasonal_t = seasonal[t]
         if value is None:
@@ -156,13 +160,21 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
         sigma = max(MAD_TO_SIGMA * noise.median(), REL_NOISE_FLOOR)
         score = relative / sigma
         point = _verdict(value, expected, sigma, score, cusum, shape.cusum_drift, nonzero > 0, params)
-        if point.reason in ("spike", "ramp") and _recurring(values, points, t, start, step, tz, deviation):
+        if point.reason in ("spike", "ramp") and (
+            _intermittent(recent, value) or _recurring(values, points, t, start, step, tz, deviation)
+        ):
             point = Point(value, expected, point.low, point.high, score, False, "recurring")
         cusum = 0.0 if point.anomalous else max(0.0, cusum + _signed(score, params.direction) - shape.cusum_drift)
         if not point.anomalous:
             _remember(residuals, noise, relative, baseline)
         points.append(point)
     return points
+
+
+def _intermittent(recent: _SortedWindow, value: int) -> bool:
+    """A mostly idle series (a cron job, a batch now and then) whose bursts of this size were seen
+    at least `BURSTS` times in the baseline: another such burst is its normal."""
+    return recent.median() == 0 and len(recent) >= BURSTS and value <= recent.largest(BURSTS) * RECURRING_TOLERANCE
 
 
 def _present(value: int | None) -> int:
@@ -188,6 +200,10 @@ class _SortedWindow:
             insort(self._items, entering)
         if leaving is not None:
             del self._items[bisect_left(self._items, leaving)]
+
+    def largest(self, k: int) -> float:
+        """The k-th largest item."""
+        return self._items[-k]
 
     def median(self) -> float:
         items, n = self._items, len(self._items)
