@@ -122,6 +122,12 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
     baseline = int((params.baseline or shape.baseline).total_seconds()) // step
     local = _local_clock(len(values), start, step, tz)
     seasonal = [_seasonal(values, t, shape, local, step) for t in range(len(values))]
+    # Where the zone changes its UTC offset, also the same UTC hour (see `_seasonal`).
+    by_utc = (
+        [_seasonal(values, t, shape, local, step, wall=False) for t in range(len(values))]
+        if len({offset for offset, _ in local}) > 1
+        else seasonal
+    )
     ratios = [v / s if v is not None and s else None for v, s in zip(values, seasonal, strict=True)]
     level = _SortedWindow()  # ratios of actual to seasonal over the level window
     recent = _SortedWindow()  # the values of the baseline window
@@ -146,12 +152,15 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
             points.append(Point(value, None, 0, 0, 0.0, False, "insufficient"))
             continue
         ratio = level.median() if len(level) >= shape.level_window // 4 else 1.0
-        expected = max(0, round(seasonal_t * ratio))
-        deviation = value - expected
         # Deviations are judged as log ratios: cost noise is multiplicative, so a log scale
         # makes its tails symmetric and the same z-score mean the same at any level. (A credit,
-        # a negative amount, counts as nothing spent.)
-        relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
+        # a negative amount, counts as nothing spent.) Of the wall-clock and the UTC-clock
+        # expectation, the closer one: a pattern may follow either.
+        expected, relative = min(
+            (_log_ratio(value, round(s * ratio)) for s in {seasonal_t, by_utc[t] or seasonal_t}),
+            key=lambda candidate: abs(candidate[1]),
+        )
+        deviation = value - expected
         if len(residuals) < shape.min_residuals:
             # Too few judged buckets to know the noise: learn it, say nothing yet.
             _remember(residuals, noise, relative, baseline)
@@ -161,14 +170,23 @@ def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, para
         score = relative / sigma
         point = _verdict(value, expected, sigma, score, cusum, shape.cusum_drift, nonzero > 0, params)
         if point.reason in ("spike", "ramp") and (
-            _intermittent(recent, value) or _recurring(values, points, t, start, step, tz, deviation)
+            (deviation > 0 and _intermittent(recent, value))
+            or _recurring(values, points, t, start, step, tz, deviation)
         ):
             point = Point(value, expected, point.low, point.high, score, False, "recurring")
-        cusum = 0.0 if point.anomalous else max(0.0, cusum + _signed(score, params.direction) - shape.cusum_drift)
+        if point.anomalous:
+            cusum = 0.0
+        elif point.reason != "recurring":  # what was seen before does not build up either
+            cusum = max(0.0, cusum + min(_signed(score, params.direction), CUSUM_CAP) - shape.cusum_drift)
         if not point.anomalous:
             _remember(residuals, noise, relative, baseline)
         points.append(point)
     return points
+
+
+def _log_ratio(value: int, expected: int) -> tuple[int, float]:
+    expected = max(0, expected)
+    return expected, math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
 
 
 def _intermittent(recent: _SortedWindow, value: int) -> bool:
@@ -249,17 +267,20 @@ def _signed(score: float, direction: str) -> float:
 
 
 def _seasonal(
-    values: Sequence[int | None], t: int, shape: _Shape, local: list[tuple[int, bool]], step: int
+    values: Sequence[int | None], t: int, shape: _Shape, local: list[tuple[int, bool]], step: int, wall: bool = True
 ) -> int | None:
-    """Median of the same moment in past weeks, or of recent same-kind days while history is short."""
-    weekly = [values[i] for i in _lags(t, shape.week, shape.weeks, local, step) if values[i] is not None]
+    """Median of the same moment in past weeks, or of recent same-kind days while history is short.
+
+    `wall`: the same local wall-clock hour (people's working hours); else the same UTC hour (a
+    server's cron). They differ only for the weeks after a DST change."""
+    weekly = [values[i] for i in _lags(t, shape.week, shape.weeks, local, step, wall) if values[i] is not None]
     if len(weekly) >= 2:
         return round(median(weekly))  # type: ignore[type-var]
     per_day = DAY // step
     weekend = local[t][1]
     same_kind = [
         values[i]
-        for i in _lags(t, per_day, shape.recent // per_day, local, step)
+        for i in _lags(t, per_day, shape.recent // per_day, local, step, wall)
         if values[i] is not None and local[i][1] == weekend
     ]
     if len(same_kind) >= 2:
@@ -273,14 +294,14 @@ def seasonal_expected(values: Sequence[int | None], t: int, start: int, step: in
     return _seasonal(values, t, shape_for(step), local, step)
 
 
-def _lags(t: int, period: int, count: int, local: list[tuple[int, bool]], step: int) -> list[int]:
-    """Indices of the same local clock time 1..count periods back (DST moves them by an hour)."""
+def _lags(t: int, period: int, count: int, local: list[tuple[int, bool]], step: int, wall: bool) -> list[int]:
+    """Indices of the same clock time 1..count periods back (local wall clock: DST moves them)."""
     found = []
     for k in range(1, count + 1):
         i = t - k * period
         if i < 0:
             break
-        if step < DAY:
+        if wall and step < DAY:
             i += (local[t][0] - local[i][0]) // step  # same wall-clock hour across a DST change
         if 0 <= i < t:
             found.append(i)
@@ -300,8 +321,8 @@ def _local_clock(n: int, start: int, step: int, tz: ZoneInfo) -> list[tuple[int,
 def _recurring(
     values: Sequence[int | None], points: list[Point], t: int, start: int, step: int, tz: ZoneInfo, excess: int
 ) -> bool:
-    """Did the same local day-of-month and hour of either of the last two months exceed its own
-    expectation about as much (a monthly job seen before)?"""
+    """Did the same local day-of-month and hour of either of the last two months depart from its
+    own expectation about as far, the same way (a monthly job seen before)?"""
     moment = datetime.fromtimestamp(start + t * step, UTC).astimezone(tz)
     for months in (1, 2):
         year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
@@ -313,10 +334,10 @@ def _recurring(
         centre = (int(before.timestamp()) - start) // step
         for i in range(max(0, centre - 2), min(t, centre + 3)):
             past, verdict = values[i], points[i]
-            if (
-                past is not None
-                and verdict.expected is not None
-                and past - verdict.expected >= excess / RECURRING_TOLERANCE
-            ):
+            if past is None or verdict.expected is None:
+                continue
+            # Scaled by the sign, a drop compares with a dip as deep as an excess with a peak.
+            sign = 1 if excess > 0 else -1
+            if sign * (past - verdict.expected) >= sign * excess / RECURRING_TOLERANCE:
                 return True
     return False
