@@ -306,3 +306,69 @@ def test_notify_test_message() -> None:
         assert "▁▂▃▄▅▆▇█" in body(message, fmt)
     summer = render_test(BERLIN, datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
     assert "1 Jul 2026 12:00 CEST" in summer.text
+
+
+# --- anomalies ---------------------------------------------------------------------------------
+
+
+def anomaly_alert(resolved: bool = False, **changes: object) -> Alert:
+    from alertd.model import AnomalyStatus
+
+    status = AnomalyStatus(
+        rule="gpu-watch",
+        currency="USD",
+        source="northflank",
+        line_item="paas.gpu",
+        step=3600,
+        bucket_start=datetime(2026, 11, 21, 13, tzinfo=UTC),
+        value=12_400_000,
+        expected=3_100_000,
+        low=2_500_000,
+        high=3_900_000,
+        reason="spike",
+        event_start=datetime(2026, 11, 21, 11, tzinfo=UTC),
+        drivers=(Contributor("northflank", "<gpu>", 12_400_000, 9_300_000),),
+        month_cost=2_008_800_000,
+        resolved=resolved,
+    )
+    status = replace(status, **changes)
+    return Alert("k", "gpu-watch", "resolved" if resolved else "anomaly", None, "info" if resolved else "warning", 0, ("x",), status)
+
+
+def test_anomaly_message_says_what_how_big_and_what_drove_it() -> None:
+    message = render(anomaly_alert(), BERLIN)
+    assert message.title == "[alertd] gpu-watch: unusual spend on northflank / paas.gpu, $12.40/h vs $3.10"
+    for figure in (
+        "21 Nov 2026 14:00–15:00 CET",
+        "$12.40/h",
+        "expected $3.10/h",
+        "$2.50 to $3.90/h",
+        "+$9.30/h (+300.0%)",
+        "+$2,008.80 by the end of November",
+        "Since",
+    ):
+        assert figure in message.text, figure
+    assert "&lt;gpu&gt;" in message.html and "<gpu>" not in message.html
+    assert "\\<gpu\\>" in message.markdown
+
+
+@pytest.mark.parametrize(
+    ("changes", "title"),
+    [
+        ({"reason": "ramp"}, "spend rising steadily on northflank / paas.gpu"),
+        ({"reason": "new", "expected": 0}, "new spend on northflank / paas.gpu"),
+        ({"source": None, "line_item": None}, "unusual spend on total spend"),
+        ({"line_item": None}, "unusual spend on northflank (all line items)"),
+        ({"step": 86400}, "$12.40/day vs $3.10"),
+    ],
+)
+def test_anomaly_titles(changes: dict[str, object], title: str) -> None:
+    assert title in render(anomaly_alert(**changes), BERLIN).title
+
+
+def test_a_new_spend_message_says_from_zero_and_a_resolved_one_is_short() -> None:
+    new = render(anomaly_alert(reason="new", expected=0, low=0, high=0), BERLIN)
+    assert "(from zero)" in new.text
+    resolved = render(anomaly_alert(resolved=True), BERLIN)
+    assert resolved.title == "[alertd] gpu-watch: northflank / paas.gpu back to normal"
+    assert "RESOLVED" in resolved.text and "If it continues" not in resolved.text
