@@ -1,0 +1,201 @@
+"""Benchmark alertd's anomaly detector against three comparators on labelled spend series.
+
+Run by hand from the repository root:
+    /work/venv/bin/python benchmarks/anomaly.py [--quick] [--seed N] [--only hourly|daily|nab] [--list-misses]
+
+Needs numpy and statsmodels (benchmark-only: `pip install statsmodels`). Corpora:
+  hourly  ~40 seeded synthetic series of 4–6 months (half with 1–2 labelled anomalies: spike,
+          level shift, runaway ramp, spend from zero; half clean: month-start batch job,
+          weekend-heavy, growth, noisy, office hours), local-time seasonality, gaps
+  daily   ~20 seeded synthetic series of 9–12 months, same kinds, UTC days
+  nab     the NAB series in /work/shared/data/nab, resampled to hourly means
+Detectors: alertd through its own alert lifecycle (`replay_series`) and its per-bucket `scan`
+flags; comparators: seasonal median/MAD z-score, rolling robust STL, SundaySky's 30-day rule.
+Every flag-producing detector goes through the same event rule (one alert per run of flags,
+gaps ≤ cooldown buckets). Per corpus: recall, false alarms per series per 90 days, repeats
+inside a window, median time to detect, ms per series; recall per anomaly kind and false
+alarms per clean kind. See anomaly_bench/ for the details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # alertd from this checkout
+
+import numpy as np
+from anomaly_bench import alertd_adapter
+from anomaly_bench.comparators import COMPARATORS
+from anomaly_bench.corpus import ANOMALY_KINDS, DAY, HOUR, Series, load_nab, make_corpus, year_series
+from anomaly_bench.harness import (
+    DEFAULT_COOLDOWN,
+    Detector,
+    Score,
+    flag_detector,
+    kind_tables,
+    main_table,
+    run_detector,
+    score,
+)
+
+SIZES = {"hourly": (20, 20), "daily": (10, 10)}  # (anomalous, clean) series
+QUICK_SIZES = {"hourly": (6, 5), "daily": (4, 5)}
+TARGET_RECALL, TARGET_FALSE = 0.9, 1.0
+YEAR_TARGET_S = 5.0
+
+
+def describe(name: str, corpus: list[Series]) -> str:
+    kinds: dict[str, int] = {}
+    for s in corpus:
+        for w in s.windows:
+            kinds[w.kind] = kinds.get(w.kind, 0) + 1
+    clean: dict[str, int] = {}
+    for s in corpus:
+        if not s.windows:
+            clean[s.kind] = clean.get(s.kind, 0) + 1
+    days = sum(len(s.values) * s.step / DAY for s in corpus)
+    scored = sum(s.scored_days for s in corpus)
+    missing = sum(v is None for s in corpus for v in s.values)
+    buckets = sum(len(s.values) for s in corpus)
+    return (
+        f"{name}: {len(corpus)} series, {sum(1 for s in corpus if s.windows)} with anomalies, {buckets:,} buckets "
+        f"({days:,.0f} series-days, {scored:,.0f} scored after warm-up, {missing} missing)\n"
+        f"  windows: {', '.join(f'{k} {v}' for k, v in kinds.items())}\n"
+        f"  clean series: {', '.join(f'{k} {v}' for k, v in clean.items()) or 'none'}"
+    )
+
+
+def usual(series: Series, i: int) -> float:
+    """The same bucket a week back, median over 4 weeks: context for a printed false alarm."""
+    lag = 168 if series.step == HOUR else 7
+    past = [series.values[i - lag * k] for k in range(1, 5) if i - lag * k >= 0]
+    got = [v for v in past if v is not None]
+    return statistics.median(got) / 1e6 if got else float("nan")
+
+
+def list_misses(sc: Score) -> None:
+    print(f"\n{sc.name}: {len(sc.misses)} missed windows, {len(sc.false)} false alarms")
+    for s, w in sc.misses:
+        print(f"  MISS  {s.name:28} {w.note:44} window {s.when(w.start)} .. {s.when(w.end)}")
+    for s, i in sc.false:
+        v = s.values[i]
+        amount = "missing" if v is None else f"{v / 1e6:,.2f}"
+        print(
+            f"  FALSE {s.name:28} {s.when(i):22} value {amount:>12}  usual {usual(s, i):>12,.2f}"
+            f"  [{s.kind}; {', '.join(s.traits)}]"
+        )
+    for err in sc.errors[:3]:
+        print(f"  ERROR {err}")
+
+
+def check_targets(scores: list[Score]) -> None:
+    mine = next((s for s in scores if s.name == alertd_adapter.LIFECYCLE), None)
+    if mine is None:
+        return
+    ok = mine.recall >= TARGET_RECALL and mine.false_per_90d <= TARGET_FALSE
+    print(
+        f"target recall ≥ {TARGET_RECALL} with ≤ {TARGET_FALSE} false/series/90d: "
+        f"{'MET' if ok else 'NOT MET'} (recall {mine.recall:.2f}, {mine.false_per_90d:.2f} false/series/90d)"
+    )
+    for other in scores:
+        if other.name in (alertd_adapter.LIFECYCLE, alertd_adapter.SCAN):
+            continue
+        ahead = mine.recall >= other.recall and mine.false_per_90d <= other.false_per_90d
+        print(f"  ahead of {other.name} on recall and false alarms at once: {'yes' if ahead else 'NO'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="a smaller synthetic corpus, for iteration (< 30 s)")
+    ap.add_argument("--only", choices=("hourly", "daily", "nab"))
+    ap.add_argument("--list-misses", action="store_true", help="print the windows missed and false alarms raised")
+    ap.add_argument("--misses-of", default=alertd_adapter.LIFECYCLE, help="detector for --list-misses")
+    ap.add_argument("--cooldown-hourly", type=int, default=DEFAULT_COOLDOWN[HOUR], help="event-rule gap, buckets")
+    ap.add_argument("--cooldown-daily", type=int, default=DEFAULT_COOLDOWN[DAY], help="event-rule gap, buckets")
+    args = ap.parse_args()
+    began = time.perf_counter()
+    cooldown = {HOUR: args.cooldown_hourly, DAY: args.cooldown_daily}
+
+    import statsmodels
+
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores ({affinity} usable); "
+        f"numpy {np.__version__}, statsmodels {statsmodels.__version__}; seed {args.seed}"
+        f"{'; QUICK corpus' if args.quick else ''}"
+    )
+    print(f"event rule: one alert per run of flags with gaps ≤ {cooldown[HOUR]} hourly / {cooldown[DAY]} daily buckets")
+
+    api, note = alertd_adapter.load()
+    print(note)
+    detectors: list[Detector] = [flag_detector(n, f, cooldown) for n, f in COMPARATORS.items()]
+    if api is not None:
+        detectors = alertd_adapter.detectors(api, cooldown) + detectors
+
+    sizes = QUICK_SIZES if args.quick else SIZES
+    corpora: dict[str, list[Series]] = {}
+    for name in ("hourly", "daily", "nab"):
+        if args.only and args.only != name:
+            continue
+        t0 = time.perf_counter()
+        if name == "nab":
+            corpora[name] = load_nab()
+        else:
+            corpora[name] = make_corpus(args.seed, HOUR if name == "hourly" else DAY, *sizes[name])
+        print(f"({name} corpus built in {time.perf_counter() - t0:.1f} s)")
+
+    dropped: set[str] = set()
+    for name, corpus in corpora.items():
+        print("\n" + "=" * 100)
+        print(describe(name, corpus))
+        if name == "nab":
+            print("  (NAB: utilisation metrics as spend; first 15% of each series not scored; some windows are drops)")
+        if api is not None and name != "nab":
+            problems = alertd_adapter.causality_problems(api, corpus)
+            print("alertd causality check (replaying prefixes): " + ("ok" if not problems else "; ".join(problems)))
+        scores = []
+        for det in detectors:
+            if det.name in dropped:
+                continue
+            outcomes = run_detector(det, corpus)
+            failed = [o for o in outcomes if o.error]
+            if det.name == alertd_adapter.SCAN and len(failed) == len(outcomes):
+                print(f"{det.name}: skipped, the shape differs from the contract: {failed[0].error.splitlines()[0]}")
+                dropped.add(det.name)
+                continue
+            scores.append(score(det.name, outcomes))
+        print()
+        print(main_table(scores))
+        print()
+        print(kind_tables(scores))
+        for sc in scores:
+            for err in sc.errors[:2]:
+                print(f"ERROR in {sc.name}: {err.rstrip()}")
+        if name != "nab":
+            check_targets(scores)
+        if args.list_misses:
+            chosen = [s for s in scores if s.name == args.misses_of]
+            if chosen:
+                list_misses(chosen[0])
+            else:
+                print(f"\n--list-misses: no detector named {args.misses_of!r} ran (alertd not importable?)")
+
+    if api is not None and not args.only:
+        year = year_series(args.seed)
+        seconds = alertd_adapter.time_year(api, year)
+        verdict = "ok" if seconds < YEAR_TARGET_S else "OVER TARGET"
+        print(f"\nalertd replay of one year of hourly data (8,760 buckets): {seconds:.2f} s", end=" ")
+        print(f"(target < {YEAR_TARGET_S:.0f} s: {verdict})")
+    print(f"\nanomaly kinds: {', '.join(ANOMALY_KINDS)}; total run time {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

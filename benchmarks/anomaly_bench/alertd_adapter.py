@@ -1,0 +1,75 @@
+"""alertd's anomaly detector as benchmark detectors, imported lazily: it may not exist yet.
+
+Contract: `replay_series(values, start, step, tz, params) -> list[int]` gives the indices of the
+buckets where alertd would send an anomaly alert (full lifecycle); `scan(values, start, step,
+tz, params)` gives one result per bucket with a boolean `anomalous`, scored here through the
+same event rule as the comparators.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .corpus import Series
+from .harness import Detector, alerts_from_flags
+
+LIFECYCLE = "alertd (lifecycle)"
+SCAN = "alertd scan (event rule)"
+
+
+def load() -> tuple[dict[str, Any] | None, str]:
+    """The alertd callables, or None and why not."""
+    try:
+        from alertd.alerts.anomaly import replay_series
+        from alertd.rules.anomaly import AnomalyParams, scan
+    except Exception as exc:  # half-written modules raise more than ImportError
+        return None, f"alertd's anomaly detector is not importable yet ({type(exc).__name__}: {exc}); skipped"
+    return {"replay_series": replay_series, "scan": scan, "params": AnomalyParams}, "alertd anomaly detector loaded"
+
+
+def detectors(api: dict[str, Any], cooldown: dict[int, int]) -> list[Detector]:
+    replay, scan, params_type = api["replay_series"], api["scan"], api["params"]
+    params = params_type()  # the defaults a user gets
+
+    def lifecycle(series: Series) -> list[int]:
+        got = replay(series.values, series.start, series.step, series.tz, params)
+        bad = [i for i in got if not isinstance(i, int) or not 0 <= i < len(series.values)]
+        if bad:
+            raise ValueError(f"replay_series returned non-index values {bad[:5]}")
+        return list(got)
+
+    def scanned(series: Series) -> list[int]:
+        results = scan(series.values, series.start, series.step, series.tz, params)
+        if len(results) != len(series.values):
+            raise ValueError(f"scan returned {len(results)} results for {len(series.values)} buckets")
+        flags = [r.anomalous for r in results]
+        if not all(isinstance(f, bool) for f in flags):
+            raise TypeError("scan results' `anomalous` is not a bool")
+        return alerts_from_flags(flags, cooldown[series.step])
+
+    return [Detector(LIFECYCLE, lifecycle), Detector(SCAN, scanned)]
+
+
+def time_year(api: dict[str, Any], series: Series) -> float:
+    """Seconds for one replay of a year of hourly buckets."""
+    began = time.perf_counter()
+    api["replay_series"](series.values, series.start, series.step, series.tz, api["params"]())
+    return time.perf_counter() - began
+
+
+def causality_problems(api: dict[str, Any], corpus: list[Series], cuts: int = 3) -> list[str]:
+    """Replaying a prefix must give the same alerts as the full replay up to the cut: a detector
+    that peeks at later buckets would score better here than it can in the daemon.
+    """
+    params = api["params"]()
+    problems = []
+    for series in corpus[:: max(1, len(corpus) // 4)]:
+        full = list(api["replay_series"](series.values, series.start, series.step, series.tz, params))
+        n = len(series.values)
+        for k in range(1, cuts + 1):
+            cut = series.score_from + (n - series.score_from) * k // (cuts + 1)
+            part = list(api["replay_series"](series.values[:cut], series.start, series.step, series.tz, params))
+            if part != [i for i in full if i < cut]:
+                problems.append(f"{series.name}: alerts before bucket {cut} differ when the data ends there")
+    return problems
