@@ -82,7 +82,9 @@ def test_check_alerts_on_a_fresh_anomaly_once_and_says_what_drove_it(write, tmp_
     start = now - timedelta(days=40)
     write_feed(tmp_path / "feed.csv", start, 40 * 24, {"egress": ("spike", 40 * 24 - 3)}, seed=11)
     with Webhook() as hook:
-        rules = write("rules.yaml", RULES.replace("OUT", hook.url).replace("{name: spend,", "{name: spend, by: source,"))
+        rules = write(
+            "rules.yaml", RULES.replace("OUT", hook.url).replace("{name: spend,", "{name: spend, by: source,")
+        )
         first = run_cli("check", "-c", str(rules))
         assert first.returncode == 0, first.stderr
         second = run_cli("check", "-c", str(rules))

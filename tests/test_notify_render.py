@@ -332,7 +332,16 @@ def anomaly_alert(resolved: bool = False, **changes: object) -> Alert:
         resolved=resolved,
     )
     status = replace(status, **changes)
-    return Alert("k", "gpu-watch", "resolved" if resolved else "anomaly", None, "info" if resolved else "warning", 0, ("x",), status)
+    return Alert(
+        "k",
+        "gpu-watch",
+        "resolved" if resolved else "anomaly",
+        None,
+        "info" if resolved else "warning",
+        0,
+        ("x",),
+        status,
+    )
 
 
 def test_anomaly_message_says_what_how_big_and_what_drove_it() -> None:
