@@ -191,6 +191,25 @@ def _title(alert: Alert, tz: ZoneInfo) -> str:
     return render(alert, tz).title.removeprefix("[alertd] ")
 
 
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from alertd.model import utc
+
+    cfg, store = _config_and_store(args, must_exist=True)
+    with store:
+        attempts = store.outbox.log(failed_only=args.failed, limit=args.limit)
+    if args.json:
+        for a in attempts:
+            print(json.dumps({**a, "at": utc(float(str(a["at"]))).isoformat(), "ok": bool(a["ok"])}))
+        return 0
+    if not attempts:
+        print("no failed delivery attempts" if args.failed else "no delivery attempts yet")
+    for a in attempts:
+        when = utc(float(str(a["at"]))).astimezone(cfg.tz).isoformat(timespec="seconds")
+        result = "ok" if a["ok"] else f"FAILED: {a['error']}"
+        print(f"{when}  {a['channel']} {a['url']}  attempt {a['attempt']} ({a['state']})  {result}  {a['alert']}")
+    return 0
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from alertd.notify.deliver import send_to_channel
     from alertd.notify.render import render_test
@@ -361,6 +380,10 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: the first stored cost)")
     rp.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (default: the end of the stored costs)")
     rp.add_argument("--json", action="store_true", help="one JSON object per line per alert; the summary on stderr")
+    dl = verb("deliveries", cmd_deliveries, "the delivery log: every attempt, newest first (URLs masked)")
+    dl.add_argument("--failed", action="store_true", help="only failed attempts")
+    dl.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    dl.add_argument("--json", action="store_true", help="one JSON object per line")
     nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")
     nt.add_argument("channel", nargs="*", metavar="CHANNEL", help="default: every channel")
 

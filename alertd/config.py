@@ -188,6 +188,11 @@ def _urls(value: object) -> object:
 ChannelUrls = Annotated[tuple[SecretStr, ...], BeforeValidator(_urls), Field(min_length=1)]
 
 
+class Delivery(_Model):
+    give_up_after: Duration = timedelta(hours=24)  # a delivery still failing then is recorded as failed
+    report_failures: bool = True  # say so in the next message that reaches another channel
+
+
 class Config(_Model):
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
@@ -196,6 +201,7 @@ class Config(_Model):
     channels: dict[Name, ChannelUrls] = Field(default_factory=dict)
     budgets: tuple[Budget, ...] = ()
     anomalies: tuple[Anomaly, ...] = ()
+    delivery: Delivery = Delivery()
 
     @field_validator("timezone")
     @classmethod
@@ -435,6 +441,7 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     sections: dict[str, type[BaseModel]] = {
         "budgets": Budget,
         "anomalies": Anomaly,
+        "delivery": Delivery,
         "northflank": NorthflankSource,
         "friendli": FriendliSource,
         "csv": CsvSource,

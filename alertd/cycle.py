@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
-from alertd.model import Alert, AnomalyStatus, BudgetStatus, SeriesState
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
+from alertd.notify.layout import append_section
 from alertd.notify.render import render
 from alertd.rules.anomaly import history_needed
 from alertd.rules.budget import budget_status
@@ -24,7 +25,7 @@ from alertd.store.outbox import Target
 
 log = logging.getLogger("alertd.cycle")
 
-GIVE_UP = timedelta(hours=24)  # a delivery still failing after this is recorded as failed
+CLAIM_LEASE = timedelta(seconds=30)  # longer than any one attempt (Apprise times out at 15 s)
 RETRY_FIRST = 5.0  # seconds; doubled per attempt, full jitter
 RETRY_CAP = 600.0
 
@@ -92,28 +93,42 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
     """Send what is due in the outbox, each channel URL on its own."""
     counts = Deliveries()
     for item in store.outbox.due(now):
+        if not store.outbox.claim(item.id, now, CLAIM_LEASE):
+            continue  # another alertd process (a `check` beside the daemon) has it
         urls = config.channels.get(item.channel, ())
         if item.target >= len(urls):
-            store.outbox.mark_failed(item.id, f"channel {item.channel!r} is no longer configured", None)
+            store.outbox.mark_failed(item.id, now, f"channel {item.channel!r} is no longer configured", None)
             counts.gave_up += 1
             continue
-        outcome = deliver_one(urls[item.target].get_secret_value(), item.message, severity=item.severity)
+        message, told = item.message, []
+        if config.delivery.report_failures:
+            failures = store.outbox.untold_failures(other_than=item.channel)
+            message, told = _with_failures(message, failures), [f[0] for f in failures]
+        outcome = deliver_one(urls[item.target].get_secret_value(), message, severity=item.severity)
         if outcome.ok:
-            store.outbox.mark_sent(item.id, now)
+            store.outbox.mark_sent(item.id, now, told)
             counts.sent += 1
             log.info("delivered %s to %s (%s)", item.message.title, item.channel, item.target_masked)
             continue
         error = outcome.error or "delivery failed"
-        if now - item.alert_created >= GIVE_UP:
-            store.outbox.mark_failed(item.id, error, None)
+        if now - item.alert_created >= config.delivery.give_up_after:
+            store.outbox.mark_failed(item.id, now, error, None)
             counts.gave_up += 1
             log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
         else:
             delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
-            store.outbox.mark_failed(item.id, error, now + timedelta(seconds=max(1.0, delay)))
+            store.outbox.mark_failed(item.id, now, error, now + timedelta(seconds=max(1.0, delay)))
             counts.failed += 1
             log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
     return counts
+
+
+def _with_failures(message: Message, failures: list[tuple[int, str, str, str, str]]) -> Message:
+    """The message with a note on alerts that could not be delivered to other channels."""
+    if not failures:
+        return message
+    lines = [f"{title} → {channel} ({url}): {error}" for _, title, channel, url, error in failures]
+    return append_section(message, f"Could not be delivered elsewhere ({len(lines)}), given up", lines)
 
 
 def facts(alert: Alert) -> dict[str, object]:

@@ -49,7 +49,19 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
         )
     since = min((datetime.fromisoformat(b["period_start"]) for b in budgets), default=now)
     alerts = [{**a, "created": local(utc(a["created"]))} for a in store.outbox.alerts_since(since)]
-    return {"currency": config.currency, "now": local(now), "sources": sources, "budgets": budgets, "alerts": alerts}
+    failing = [
+        {**a, "at": local(utc(float(a["at"])))}
+        for a in store.outbox.log(failed_only=True, limit=10)
+        if a["state"] != "sent"
+    ]
+    return {
+        "currency": config.currency,
+        "now": local(now),
+        "sources": sources,
+        "budgets": budgets,
+        "alerts": alerts,
+        "failing_deliveries": failing,
+    }
 
 
 def render_text(status: dict[str, Any]) -> str:
@@ -70,6 +82,10 @@ def render_text(status: dict[str, Any]) -> str:
             f"  {b['name']} ({b['period']} from {b['period_start']}): {money(b['spent'])} of {money(b['amount'])}"
             f" ({b['percent']}%), forecast {money(b['projected'])}{run_out}"
         )
+    if status["failing_deliveries"]:
+        lines += ["", "Deliveries failing (newest attempts):"]
+        for f in status["failing_deliveries"]:
+            lines.append(f"  {f['at']} {f['channel']} {f['url']} ({f['state']}, attempt {f['attempt']}): {f['error']}")
     lines += ["", "Alerts this period:"]
     for a in status["alerts"] or [{"title": "none"}]:
         state = f" [sent {a['sent']}, pending {a['pending']}, failed {a['failed']}]" if "sent" in a else ""

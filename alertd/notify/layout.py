@@ -97,3 +97,14 @@ def _html(doc: Doc) -> str:
         out.append("</table>")
     out.append("</div>")
     return "\n".join(out)
+
+
+def append_section(message: Message, heading: str, lines: list[str]) -> Message:
+    """`message` with one more titled list at its end, in every dialect."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return Message(
+        message.title,
+        "\n".join([message.text, "", f"{heading}:", *(f"  {line}" for line in lines)]),
+        "\n\n".join([message.markdown, f"**{_md(heading)}**", "\n".join(f"- {_md(line)}" for line in lines)]),
+        f"{message.html}\n<p><strong>{html.escape(heading)}</strong></p><ul>{items}</ul>",
+    )

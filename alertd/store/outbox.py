@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from alertd.model import Alert, Message, Sent, utc
@@ -90,27 +91,72 @@ class Outbox:
         row = self.conn.execute("SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'").fetchone()
         return utc(row[0]) if row[0] is not None else None
 
-    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+    def claim(self, delivery_id: int, now: datetime, lease: timedelta) -> bool:
+        """Take a due delivery for one attempt (compare-and-set, so two senders never both send it).
+
+        The claim pushes its next attempt `lease` ahead: if the sender dies mid-send, the
+        delivery becomes due again then. That is the only way one can arrive twice: once per
+        crash that came between a successful send and its record.
+        """
+        with self.conn:
+            cursor = self.conn.execute(
+                "UPDATE deliveries SET next_attempt = ? WHERE id = ? AND status = 'pending' AND next_attempt <= ?",
+                ((now + lease).timestamp(), delivery_id, now.timestamp()),
+            )
+        return cursor.rowcount == 1
+
+    def mark_sent(self, delivery_id: int, now: datetime, told: Sequence[int] = ()) -> None:
+        """A successful attempt; `told` are given-up deliveries whose failure this message reported."""
         with self.conn:
             self.conn.execute(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
                 " WHERE id = ?",
                 (now.timestamp(), delivery_id),
             )
+            self.conn.execute(
+                "INSERT INTO attempts (delivery_id, at, ok, error) VALUES (?, ?, 1, NULL)",
+                (delivery_id, now.timestamp()),
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO failure_notices (delivery_id, told_at) VALUES (?, ?)",
+                [(d, now.timestamp()) for d in told],
+            )
 
-    def mark_failed(self, delivery_id: int, error: str, retry_at: datetime | None) -> None:
+    def mark_failed(self, delivery_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
         """A failed attempt: retried at `retry_at`, or given up for good when None."""
         with self.conn:
             self.conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt = ?"
                 " WHERE id = ?",
-                (
-                    error,
-                    "pending" if retry_at else "failed",
-                    retry_at.timestamp() if retry_at else 0,
-                    delivery_id,
-                ),
+                (error, "pending" if retry_at else "failed", retry_at.timestamp() if retry_at else 0, delivery_id),
             )
+            self.conn.execute(
+                "INSERT INTO attempts (delivery_id, at, ok, error) VALUES (?, ?, 0, ?)",
+                (delivery_id, now.timestamp(), error),
+            )
+
+    def untold_failures(self, other_than: str) -> list[tuple[int, str, str, str, str]]:
+        """Given-up deliveries to other channels not yet reported: (id, title, channel, url, error)."""
+        rows = self.conn.execute(
+            "SELECT d.id, a.title, d.channel, d.target_masked, coalesce(d.last_error, '')"
+            " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+            " WHERE d.status = 'failed' AND d.channel != ?"
+            " AND d.id NOT IN (SELECT delivery_id FROM failure_notices) ORDER BY d.id",
+            (other_than,),
+        )
+        return list(rows)
+
+    def log(self, failed_only: bool, limit: int) -> list[dict[str, object]]:
+        """Delivery attempts, newest first."""
+        rows = self.conn.execute(
+            "SELECT t.at, a.title, d.channel, d.target_masked, t.ok, t.error, d.status,"
+            " (SELECT count(*) FROM attempts u WHERE u.delivery_id = t.delivery_id AND u.id <= t.id)"
+            " FROM attempts t JOIN deliveries d ON d.id = t.delivery_id JOIN alerts a ON a.id = d.alert_id"
+            f"{' WHERE t.ok = 0' if failed_only else ''} ORDER BY t.id DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("at", "alert", "channel", "url", "ok", "error", "state", "attempt")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def alerts_since(self, since: datetime) -> list[dict[str, object]]:
         """Alerts decided since `since`, with how their deliveries stand."""

@@ -106,6 +106,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (rule, series)
     );
     """,
+    # 4: every delivery attempt, and which given-up deliveries have been told about elsewhere.
+    """
+    CREATE TABLE IF NOT EXISTS attempts (
+        id INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+        at REAL NOT NULL,
+        ok INTEGER NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
+
+    CREATE TABLE IF NOT EXISTS failure_notices (
+        delivery_id INTEGER PRIMARY KEY REFERENCES deliveries (id),
+        told_at REAL NOT NULL
+    );
+    """,
 ]
 
 

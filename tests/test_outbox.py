@@ -1,0 +1,95 @@
+"""The outbox: claims, the attempt log, giving up, and telling another channel about it."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from alertd.model import Alert, BudgetStatus, Message
+from alertd.store import Store
+from alertd.store.outbox import Target
+from tests.conftest import run_cli
+from tests.receivers import Webhook, closed_port
+from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage
+
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+def alert(key: str = "k1") -> Alert:
+    status = BudgetStatus(
+        "b", "USD", 10, 9, "month", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC),
+        NOW, None, 0, (), (), (),
+    )  # fmt: skip
+    return Alert(key, "b", "budget", Decimal(80), "warning", 0, ("ops",), status)
+
+
+def test_a_claim_is_taken_once_and_returns_after_its_lease(tmp_path: Path) -> None:
+    first, second = Store(tmp_path / "a.db"), Store(tmp_path / "a.db")  # two processes, one file
+    first.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
+    (item,) = first.outbox.due(NOW)
+    assert first.outbox.claim(item.id, NOW, timedelta(minutes=2))
+    assert not second.outbox.claim(item.id, NOW, timedelta(minutes=2))  # the other sender keeps off
+    assert second.outbox.due(NOW + timedelta(minutes=1)) == []
+    # The claimer died before recording anything: after the lease it is due again.
+    assert [d.id for d in second.outbox.due(NOW + timedelta(minutes=3))] == [item.id]
+    first.close()
+    second.close()
+
+
+def test_every_attempt_is_logged(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db") as store:
+        store.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
+        (item,) = store.outbox.due(NOW)
+        store.outbox.mark_failed(item.id, NOW, "HTTP 503", NOW + timedelta(seconds=5))
+        store.outbox.mark_sent(item.id, NOW + timedelta(seconds=6))
+        log = store.outbox.log(failed_only=False, limit=10)
+        assert [(a["attempt"], a["ok"], a["error"], a["state"]) for a in log] == [
+            (2, 1, None, "sent"),
+            (1, 0, "HTTP 503", "sent"),
+        ]
+        assert [a["error"] for a in store.outbox.log(failed_only=True, limit=10)] == ["HTTP 503"]
+
+
+def test_a_channel_given_up_on_is_reported_through_another(write, tmp_path: Path) -> None:
+    from alertd.simulate.northflank import FakeNorthflank
+
+    usage = recent_usage(seed=12)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            delivery: {{give_up_after: 1s}}
+            sources:
+              - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}"}}
+            channels:
+              pager: "json://127.0.0.1:{closed_port()}/down?cto=1"
+              chat: {hook.url}
+            budgets:
+              - {{name: paged, amount: {(spent / Decimal("0.6")).quantize(Decimal("0.01"))}, period: month, notify: [pager]}}
+              - {{name: chatty, amount: {(spent / Decimal("0.9")).quantize(Decimal("0.01"))}, period: month, notify: [chat]}}
+            """,
+        )
+        first = run_cli("check", "-c", str(rules))
+        assert first.returncode == 1 and "1 delivered, 1 failed (will retry)" in first.stdout
+        time.sleep(2)
+        # A new budget's alert goes to the chat channel: it carries a note on the given-up page.
+        later = f"  - {{name: later, amount: {(spent / Decimal('0.95')).quantize(Decimal('0.01'))}, period: month, notify: [chat]}}\n"
+        rules.write_text(rules.read_text() + later)
+        second = run_cli("check", "-c", str(rules))
+        assert "1 delivered, 0 failed (will retry), 1 given up" in second.stdout, second.stdout
+        failed = run_cli("deliveries", "-c", str(rules), "--failed", "--json")
+        attempts = [json.loads(line) for line in failed.stdout.splitlines()]
+        assert {a["channel"] for a in attempts} == {"pager"} and all(a["state"] == "failed" for a in attempts)
+        status = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)
+        assert status["failing_deliveries"][0]["channel"] == "pager"
+        third = run_cli("check", "-c", str(rules))
+    first_post, second_post = hook.posts
+    assert "Could not be delivered" not in first_post["message"]
+    assert "Could not be delivered elsewhere (1), given up" in second_post["message"]
+    assert "paged: crossed 50%" in second_post["message"] and "pager (json://127.0.0.1:" in second_post["message"]
+    assert third.returncode == 0 and len(hook.posts) == 2  # nothing repeated, the note told once
