@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -95,6 +96,7 @@ class _HttpSource(_Model):
     token: SecretStr = Field(min_length=1)
     team: str | None = None
     timeout: Duration = timedelta(seconds=30)
+    stale_after: Duration | None = None  # see `stale_after_of`
 
     @field_validator("base_url", check_fields=False)
     @classmethod
@@ -131,6 +133,12 @@ class CsvSource(_Model):
     path: Path
     bucket: Duration = timedelta(hours=1)
     every: Duration = timedelta(minutes=15)
+    stale_after: Duration | None = None
+
+
+def stale_after_of(source: NorthflankSource | FriendliSource | CsvSource) -> timedelta:
+    """How long a source may fail before it is a blind spot: three polls, at least two hours."""
+    return source.stale_after or max(3 * source.every, timedelta(hours=2))
 
 
 Source = Annotated[NorthflankSource | FriendliSource | CsvSource, Field(discriminator="provider")]
@@ -193,6 +201,34 @@ class Delivery(_Model):
     report_failures: bool = True  # say so in the next message that reaches another channel
 
 
+class Monitoring(_Model):
+    notify: tuple[str, ...] | None = None  # channels for blind spots (default: every channel)
+    heartbeat_url: SecretStr | None = None  # requested after each healthy cycle: a dead man's switch
+
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value.get_secret_value()):
+            raise ValueError("heartbeat_url must be an http(s) URL")
+        return value
+
+
+class TemplateSpec(_Model):
+    title: str | None = None  # Jinja2, see README "Message templates"
+    body: str | None = None
+
+    @field_validator("title", "body")
+    @classmethod
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from alertd.notify.templates import TemplateError, compile_template
+
+        try:
+            compile_template(value, None) if info.field_name == "title" else compile_template(None, value)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
 class Config(_Model):
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
@@ -202,6 +238,8 @@ class Config(_Model):
     budgets: tuple[Budget, ...] = ()
     anomalies: tuple[Anomaly, ...] = ()
     delivery: Delivery = Delivery()
+    monitoring: Monitoring = Monitoring()
+    templates: dict[Name, TemplateSpec] = Field(default_factory=dict)  # channel name → its template
 
     @field_validator("timezone")
     @classmethod
@@ -226,6 +264,8 @@ class Config(_Model):
         """Every secret value, so that logs and errors can mask them."""
         values = [s.token.get_secret_value() for s in self.sources if not isinstance(s, CsvSource)]
         values += [u.get_secret_value() for urls in self.channels.values() for u in urls]
+        if self.monitoring.heartbeat_url:
+            values.append(self.monitoring.heartbeat_url.get_secret_value())
         return [v for v in values if v]
 
     def summary(self) -> str:
@@ -442,6 +482,7 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
         "budgets": Budget,
         "anomalies": Anomaly,
         "delivery": Delivery,
+        "monitoring": Monitoring,
         "northflank": NorthflankSource,
         "friendli": FriendliSource,
         "csv": CsvSource,
@@ -524,6 +565,19 @@ def _cross_check(tree: Any, where: str) -> list[str]:
                             (section, i, field, j),
                             f"{field}: unknown {what} {ref!r}{_close(ref, names)}",
                         )
+    templates = tree.get("templates")
+    for name in templates if isinstance(templates, dict) else {}:
+        if name not in channels:
+            parent, key, _ = _locate(tree, ("templates", name))
+            pos = "1:1" if parent is None else _pos(parent, key, of_key=True)
+            errors.append(f"{where}:{pos}: templates: unknown channel {name!r}{_close(str(name), list(channels))}")
+    monitoring = tree.get("monitoring")
+    refs = monitoring.get("notify") if isinstance(monitoring, dict) else None
+    for j, ref in enumerate(refs if isinstance(refs, list) else []):
+        if isinstance(ref, str) and ref not in channels:
+            parent, key, _ = _locate(tree, ("monitoring", "notify", j))
+            pos = "1:1" if parent is None else _pos(parent, key)
+            errors.append(f"{where}:{pos}: monitoring.notify: unknown channel {ref!r}{_close(ref, list(channels))}")
     return errors
 
 

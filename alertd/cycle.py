@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
+from alertd.alerts.sources import watch
 from alertd.config import Budget, Config
-from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, utc
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
 from alertd.notify.layout import append_section
 from alertd.notify.render import render
+from alertd.notify.templates import Template, apply
 from alertd.rules.anomaly import history_needed
 from alertd.rules.budget import budget_status
 from alertd.rules.periods import budget_history_start
@@ -74,7 +76,24 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
             for alert in alerts:
                 _enqueue(config, store, alert, now, result)
         store.save_series_states(rule.name, judged)
+    _watch_sources(config, store, now, result)
     return result
+
+
+def _watch_sources(config: Config, store: Store, now: datetime, result: Evaluation) -> None:
+    """Blind spots: a source failing for longer than its `stale_after`, and its recovery."""
+    notify = config.monitoring.notify if config.monitoring.notify is not None else tuple(config.channels)
+    for source in config.sources:
+        last = store.last_fetch(source.name)
+        if last is None:
+            continue
+        ok = store.last_fetch(source.name, status="ok")
+        started = store.first_fetch_started(source.name)
+        blind_since = utc(ok.finished) if ok else (utc(started) if started is not None else None)
+        open_spot = store.outbox.open_blind_spot(f"source:{source.name}")
+        alert = watch(source, blind_since, last.status == "error", last.error, open_spot, notify, now)
+        if alert is not None:
+            _enqueue(config, store, alert, now, result)
 
 
 def _enqueue(config: Config, store: Store, alert: Alert, now: datetime, result: Evaluation) -> None:
@@ -101,6 +120,9 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
             counts.gave_up += 1
             continue
         message, told = item.message, []
+        spec = config.templates.get(item.channel)
+        if spec is not None:
+            message = apply(Template(spec.title, spec.body), message, item.facts)
         if config.delivery.report_failures:
             failures = store.outbox.untold_failures(other_than=item.channel)
             message, told = _with_failures(message, failures), [f[0] for f in failures]
@@ -134,6 +156,15 @@ def _with_failures(message: Message, failures: list[tuple[int, str, str, str, st
 def facts(alert: Alert) -> dict[str, object]:
     """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
     status = alert.status
+    if isinstance(status, SourceStatus):
+        return {
+            "rule": alert.rule,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "source": status.source,
+            "blind_since": status.blind_since.isoformat(),
+            "last_error": status.last_error,
+        }
     if isinstance(status, AnomalyStatus):
         return {
             "rule": alert.rule,

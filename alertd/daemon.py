@@ -17,6 +17,7 @@ from types import FrameType
 from alertd import cycle, ingest
 from alertd.config import Config
 from alertd.model import utc
+from alertd.redact import redact
 from alertd.store import Store
 
 log = logging.getLogger("alertd.daemon")
@@ -47,7 +48,19 @@ def run_cycle(config: Config, store: Store, names: list[str], now: datetime) -> 
     if any(not o.skipped for o in report.polled) or not names:
         report.evaluation = cycle.evaluate(config, store, now)
     report.deliveries = cycle.deliver(config, store, now)
+    if report.ok and config.monitoring.heartbeat_url is not None:
+        _heartbeat(config.monitoring.heartbeat_url.get_secret_value())
     return report
+
+
+def _heartbeat(url: str) -> None:
+    """Tell a dead man's switch (healthchecks.io and the like) that this cycle was healthy."""
+    import httpx
+
+    try:
+        httpx.get(url, timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("heartbeat failed: %s", redact(str(exc)))
 
 
 class Daemon:

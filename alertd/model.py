@@ -143,6 +143,18 @@ class AnomalyStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source that stopped fetching (a blind spot), or its recovery."""
+
+    source: str
+    provider: str
+    blind_since: datetime  # the last successful fetch, or the first attempt when none succeeded
+    now: datetime
+    last_error: str | None
+    recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesState:
     """What the anomaly lifecycle remembers of one series between evaluations."""
 
@@ -159,18 +171,20 @@ class Alert:
 
     key: str
     rule: str
-    kind: str  # budget (actual spend crossed), forecast (projected spend will), anomaly, resolved
+    kind: str  # budget (crossed), forecast (will cross), anomaly, resolved, stale (a blind spot), recovered
     threshold: Decimal | None  # percent of the budget amount; None for anomalies
     severity: str  # info, warning, critical
     repeat: int  # 0 for the first message, n for the n-th reminder
     notify: tuple[str, ...]  # channel names
-    status: BudgetStatus | AnomalyStatus
+    status: BudgetStatus | AnomalyStatus | SourceStatus
 
     @property
     def period_start(self) -> datetime:
-        """The period a budget alert belongs to, or the start of an anomaly's event."""
+        """The period a budget alert belongs to, the start of an anomaly's event, of a blind spot."""
         status = self.status
-        return status.period_start if isinstance(status, BudgetStatus) else status.event_start
+        if isinstance(status, BudgetStatus):
+            return status.period_start
+        return status.event_start if isinstance(status, AnomalyStatus) else status.blind_since
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,3 +181,28 @@ def test_demo_runs_the_pipeline_and_leaves_nothing_behind(tmp_path: Path) -> Non
     assert "monthly-reserve: crossed" not in out
     assert "second check: 0 alerts" in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_channel_template_shapes_its_messages(write) -> None:
+    usage = recent_usage(seed=15)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        text = one_budget_rules(api.url, hook.url, spent / Decimal("0.6"))
+        text += 'templates:\n  ops: {title: "{{ rule }} at {{ percent }}%", body: "Custom.\\n{{ text }}"}\n'
+        rules = write("rules.yaml", text)
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+    (post,) = hook.posts
+    assert post["title"] == "cloud at 60.0%"
+    assert post["message"].startswith("Custom.\n") and "crossed 50% of its budget" in post["message"]
+
+
+def test_template_errors_are_config_errors(write) -> None:
+    rules = write(
+        "rules.yaml",
+        'channels:\n  ops: json://127.0.0.1:9/x\ntemplates:\n  opz: {title: "x"}\n  ops: {body: "{% if %}"}\n',
+    )
+    result = run_cli("validate", "-c", str(rules))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{rules}:4:3: templates: unknown channel 'opz'")
+    assert lines[1].startswith(f"{rules}:5:15: templates.ops.body: body template, line 1:")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from alertd.model import Alert, AnomalyStatus, BudgetStatus, Forecast, Message
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, Forecast, Message, SourceStatus
 from alertd.money import format_money
 from alertd.notify.layout import Doc, Span, Table
 
@@ -34,6 +34,8 @@ MONTHS = (
 def render(alert: Alert, tz: ZoneInfo) -> Message:
     if isinstance(alert.status, AnomalyStatus):
         return _render_anomaly(alert, alert.status, tz)
+    if isinstance(alert.status, SourceStatus):
+        return _render_source(alert.status, tz)
     status = alert.status
     money = _money(status.currency)
     what = _what(alert)
@@ -105,6 +107,35 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Messag
         tables=tables,
     )
     return doc.message()
+
+
+def _render_source(status: SourceStatus, tz: ZoneInfo) -> Message:
+    since = _local_time(status.blind_since, tz, with_year=False)
+    blind = _duration(status.now - status.blind_since)
+    if status.recovered:
+        doc = Doc(
+            title=f"[alertd] source {status.source} is fetching again (blind for {blind})",
+            lead=(Span("RECOVERED", "b"), Span(" · source "), Span(status.source, "b"), Span(" is fetching again")),
+            facts=(("Blind", (Span(f"from {since}, {blind}"),)),),
+            tables=(),
+        )
+        return doc.message()
+    doc = Doc(
+        title=f"[alertd] blind spot: source {status.source} has not fetched for {blind}",
+        lead=(
+            Span("CRITICAL", "b"),
+            Span(" · source "),
+            Span(status.source, "b"),
+            Span(f" ({status.provider}) has not fetched since {since}: budgets and anomalies cannot see its spend"),
+        ),
+        facts=(("Last error", (Span(status.last_error or "unknown"),)), ("Blind for", (Span(blind),))),
+        tables=(),
+    )
+    return doc.message()
+
+
+def _duration(span: timedelta) -> str:
+    return time_left(datetime.min, datetime.min + span).removesuffix(" left")
 
 
 def series_label(source: str | None, line_item: str | None) -> str:

@@ -204,6 +204,9 @@ class Store:
             params.append(json.dumps(list(sources)))
         return [CostRecord(*row) for row in self.conn.execute(sql, params)]
 
+    def first_fetch_started(self, source: str) -> float | None:
+        return self.conn.execute("SELECT min(started) FROM fetches WHERE source = ?", (source,)).fetchone()[0]
+
     def data_range(self) -> tuple[int, int] | None:
         """(first bucket start, last bucket end) of everything stored, or None when empty."""
         row = self.conn.execute("SELECT min(bucket_start), max(bucket_start + bucket_seconds) FROM costs").fetchone()

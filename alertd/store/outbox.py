@@ -29,6 +29,7 @@ class Delivery:
     attempts: int
     alert_created: datetime
     severity: str
+    facts: dict[str, object]
     message: Message
 
 
@@ -77,15 +78,25 @@ class Outbox:
             )
         return True
 
+    def open_blind_spot(self, rule: str) -> datetime | None:
+        """The start of the newest blind spot of a source-rule not followed by its recovery."""
+        row = self.conn.execute(
+            "SELECT a.period_start FROM alerts a WHERE a.rule = ? AND a.kind = 'stale' AND NOT EXISTS (SELECT 1"
+            " FROM alerts r WHERE r.rule = a.rule AND r.kind = 'recovered' AND r.period_start = a.period_start)"
+            " ORDER BY a.id DESC LIMIT 1",
+            (rule,),
+        ).fetchone()
+        return utc(row[0]) if row else None
+
     def due(self, now: datetime) -> list[Delivery]:
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.target, d.target_masked, d.attempts, a.created, a.severity,"
-            " a.title, a.text, a.markdown, a.html"
+            " a.facts, a.title, a.text, a.markdown, a.html"
             " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
             " WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.alert_id, d.id",
             (now.timestamp(),),
         )
-        return [Delivery(*row[:6], utc(row[6]), row[7], Message(*row[8:])) for row in rows]
+        return [Delivery(*row[:6], utc(row[6]), row[7], json.loads(row[8]), Message(*row[9:])) for row in rows]
 
     def next_due(self) -> datetime | None:
         row = self.conn.execute("SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'").fetchone()
