@@ -210,6 +210,53 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_silence(args: argparse.Namespace) -> int:
+    from alertd.config import parse_duration
+
+    cfg, store = _config_and_store(args)
+    rules = [r.name for r in (*cfg.budgets, *cfg.anomalies)] + [f"source:{s.name}" for s in cfg.sources]
+    if args.rule not in rules:
+        store.close()
+        raise UsageError(f"unknown rule {args.rule!r}; rules: {', '.join(rules) or 'none'}")
+    now = datetime.now(UTC)
+    try:
+        until = _when(args.until, cfg.tz) if args.until else now + parse_duration(args.duration or "2h")
+    except ValueError as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
+    if until <= now:
+        store.close()
+        raise UsageError("the silence would end before it starts")
+    with store:
+        silence_id = store.silences.add(args.rule, args.series, now, until, args.reason)
+    what = f"{args.rule}{f' series {args.series}' if args.series else ''}"
+    print(f"silence {silence_id}: {what} until {until.astimezone(cfg.tz).isoformat(timespec='minutes')}")
+    return 0
+
+
+def cmd_silences(args: argparse.Namespace) -> int:
+    cfg, store = _config_and_store(args, must_exist=True)
+    with store:
+        active = store.silences.active(datetime.now(UTC))
+    if not active:
+        print("no active silences")
+    for s in active:
+        ends = s.ends.astimezone(cfg.tz).isoformat(timespec="minutes")
+        series = f" series {s.series}" if s.series else ""
+        print(f"{s.id}  {s.rule}{series}  until {ends}{f'  ({s.reason})' if s.reason else ''}")
+    return 0
+
+
+def cmd_unsilence(args: argparse.Namespace) -> int:
+    _, store = _config_and_store(args, must_exist=True)
+    with store:
+        ended = store.silences.end(args.id, datetime.now(UTC))
+    if not ended:
+        raise UsageError(f"no active silence {args.id}")
+    print(f"silence {args.id} ended; alerts it held are sent at the next cycle if still firing")
+    return 0
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from alertd.notify.deliver import send_to_channel
     from alertd.notify.render import render_test
@@ -384,6 +431,16 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("--failed", action="store_true", help="only failed attempts")
     dl.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     dl.add_argument("--json", action="store_true", help="one JSON object per line")
+    si = verb("silence", cmd_silence, "mute a rule (or one series of it) for a while; alerts are recorded, not sent")
+    si.add_argument("rule", metavar="RULE", help="a budget or anomaly rule, or source:NAME for blind spots")
+    si.add_argument("--series", metavar="KEY", help="one anomaly series: SOURCE/LINE_ITEM (* where grouped)")
+    when = si.add_mutually_exclusive_group()
+    when.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 2h, 3d (default 2h)")
+    when.add_argument("--until", metavar="DATE", help="YYYY-MM-DD or ISO 8601")
+    si.add_argument("--reason", metavar="TEXT")
+    verb("silences", cmd_silences, "the active silences")
+    us = verb("unsilence", cmd_unsilence, "end a silence now")
+    us.add_argument("id", type=int, metavar="ID")
     nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")
     nt.add_argument("channel", nargs="*", metavar="CHANNEL", help="default: every channel")
 

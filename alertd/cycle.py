@@ -6,12 +6,13 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.alerts.sources import watch
 from alertd.config import Budget, Config
-from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, utc
+from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, series_key, utc
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
@@ -77,6 +78,7 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
                 _enqueue(config, store, alert, now, result)
         store.save_series_states(rule.name, judged)
     _watch_sources(config, store, now, result)
+    _release_silenced(config, store, now, result)
     return result
 
 
@@ -103,9 +105,38 @@ def _enqueue(config: Config, store: Store, alert: Alert, now: datetime, result: 
         for channel in alert.notify
         for i, url in enumerate(config.channels[channel])
     ]
-    if store.outbox.enqueue(alert, message, facts(alert), targets, now):
-        log.info("alert %s: %s", alert.key, message.title)
+    status = alert.status
+    series = series_key(status.source, status.line_item) if isinstance(status, AnomalyStatus) else None
+    silenced = any(s.matches(alert.rule, series, now) for s in store.silences.active(now))
+    if store.outbox.enqueue(alert, message, facts(alert), targets, now, silenced=silenced):
+        log.info("alert %s%s: %s", alert.key, " (silenced)" if silenced else "", message.title)
         result.new.append(alert)
+
+
+def _release_silenced(config: Config, store: Store, now: datetime, result: Evaluation) -> None:
+    """Alerts held by a silence that has ended: sent now if still firing, else dropped."""
+    active = store.silences.active(now)
+    budgets = {s.rule: s for s in result.statuses}
+    for alert_id, rule, kind, period_start, held in store.outbox.silenced():
+        series = held.get("series")
+        key = series_key(series.get("source"), series.get("line_item")) if isinstance(series, dict) else None
+        if any(s.matches(rule, key, now) for s in active):
+            continue
+        firing = False
+        if kind in ("budget", "forecast") and rule in budgets:
+            status = budgets[rule]
+            threshold = Decimal(str(held["threshold"]))
+            reached = status.percent >= threshold
+            projected = status.forecast is not None and status.forecast.projected * 100 >= threshold * status.amount
+            same_period = int(status.period_start.timestamp()) == period_start
+            firing = same_period and (reached if kind == "budget" else projected and not reached)
+        elif kind == "anomaly" and key is not None:
+            firing = store.series_states(rule).get(key, SeriesState()).open_since == period_start
+        elif kind == "stale":
+            spot = store.outbox.open_blind_spot(rule)
+            firing = spot is not None and int(spot.timestamp()) == period_start
+        store.outbox.release(alert_id, firing, now)
+        log.info("silence over for alert %s: %s", alert_id, "sending it now" if firing else "no longer firing, dropped")
 
 
 def deliver(config: Config, store: Store, now: datetime) -> Deliveries:

@@ -113,6 +113,11 @@ class BudgetStatus:
         return Decimal(self.spent * 100) / Decimal(self.amount)
 
 
+def series_key(source: str | None, line_item: str | None) -> str:
+    """How a series is named in state and silences: `source/line_item`, `*` where grouped away."""
+    return f"{source or '*'}/{line_item or '*'}"
+
+
 @dataclass(frozen=True, slots=True)
 class AnomalyStatus:
     """One anomalous bucket of one series (or its return to normal): what a message needs."""

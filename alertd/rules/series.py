@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from alertd.config import Anomaly
-from alertd.model import CostRecord
+from alertd.model import CostRecord, series_key
 
 HOUR = 3600
 DAY = 86400
@@ -25,7 +25,7 @@ class Series:
 
     @property
     def key(self) -> str:
-        return f"{self.source or '*'}/{self.line_item or '*'}"
+        return series_key(self.source, self.line_item)
 
 
 def selects(rule: Anomaly, record: CostRecord) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from alertd.model import CostRecord, FetchResult, SeriesState, Window
 from alertd.store.outbox import Outbox
 from alertd.store.schema import migrate
+from alertd.store.silences import Silences
 
 _UPSERT = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
@@ -86,6 +87,7 @@ class Store:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self.path = path
         self.outbox = Outbox(self.conn)
+        self.silences = Silences(self.conn)
 
     def close(self) -> None:
         self.conn.close()

@@ -45,7 +45,13 @@ class Outbox:
         return [Sent(kind, Decimal(threshold), repeat, utc(created)) for kind, threshold, repeat, created in rows]
 
     def enqueue(
-        self, alert: Alert, message: Message, facts: dict[str, object], targets: list[Target], now: datetime
+        self,
+        alert: Alert,
+        message: Message,
+        facts: dict[str, object],
+        targets: list[Target],
+        now: datetime,
+        silenced: bool = False,
     ) -> bool:
         """Write the alert and its deliveries in one transaction; False if its key exists."""
         created = now.timestamp()
@@ -73,10 +79,29 @@ class Outbox:
                 return False
             self.conn.executemany(
                 "INSERT INTO deliveries (alert_id, channel, target, target_masked, status, next_attempt)"
-                " VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(cursor.lastrowid, t.channel, t.index, t.masked, created) for t in targets],
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (cursor.lastrowid, t.channel, t.index, t.masked, "silenced" if silenced else "pending", created)
+                    for t in targets
+                ],
             )
         return True
+
+    def silenced(self) -> list[tuple[int, str, str, int, dict[str, object]]]:
+        """Alerts held by a silence: (alert id, rule, kind, period start, facts)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT a.id, a.rule, a.kind, a.period_start, a.facts FROM alerts a"
+            " JOIN deliveries d ON d.alert_id = a.id WHERE d.status = 'silenced'"
+        )
+        return [(i, rule, kind, start, json.loads(facts)) for i, rule, kind, start, facts in rows]
+
+    def release(self, alert_id: int, send: bool, now: datetime) -> None:
+        """A silence is over: send the alert's held deliveries now, or drop them (no longer firing)."""
+        with self.conn:
+            self.conn.execute(
+                "UPDATE deliveries SET status = ?, next_attempt = ? WHERE alert_id = ? AND status = 'silenced'",
+                ("pending" if send else "suppressed", now.timestamp(), alert_id),
+            )
 
     def open_blind_spot(self, rule: str) -> datetime | None:
         """The start of the newest blind spot of a source-rule not followed by its recovery."""

@@ -122,6 +122,18 @@ MIGRATIONS: list[str] = [
         told_at REAL NOT NULL
     );
     """,
+    # 5: silences. Alerts they match are recorded with their deliveries 'silenced', not sent.
+    """
+    CREATE TABLE IF NOT EXISTS silences (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        series TEXT,                        -- an anomaly series key (source/line_item), or any
+        starts REAL NOT NULL,
+        ends REAL NOT NULL,
+        reason TEXT,
+        created REAL NOT NULL
+    );
+    """,
 ]
 
 
