@@ -17,18 +17,20 @@ from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
 from alertd.notify.layout import append_section
-from alertd.notify.render import render
+from alertd.notify.render import render, render_digest
 from alertd.notify.templates import Template, apply
 from alertd.rules.anomaly import history_needed
 from alertd.rules.budget import budget_status
 from alertd.rules.periods import budget_history_start
 from alertd.rules.series import build_series
 from alertd.store import Store
-from alertd.store.outbox import Target
+from alertd.store.outbox import Delivery, Target
 
 log = logging.getLogger("alertd.cycle")
 
 CLAIM_LEASE = timedelta(seconds=30)  # longer than any one attempt (Apprise times out at 15 s)
+DIGEST_AFTER = 3  # more alerts than this due for one URL at once go out as one message
+SEVERITIES = ("info", "warning", "critical")
 RETRY_FIRST = 5.0  # seconds; doubled per attempt, full jitter
 RETRY_CAP = 600.0
 
@@ -140,24 +142,43 @@ def _release_silenced(config: Config, store: Store, now: datetime, result: Evalu
 
 
 def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
-    """Send what is due in the outbox, each channel URL on its own."""
+    """Send what is due in the outbox, each channel URL on its own; more than `DIGEST_AFTER`
+    alerts due for one URL at once go out as one digest message."""
     counts = Deliveries()
+    groups: dict[tuple[str, int], list[Delivery]] = {}
     for item in store.outbox.due(now):
         if not store.outbox.claim(item.id, now, CLAIM_LEASE):
             continue  # another alertd process (a `check` beside the daemon) has it
-        urls = config.channels.get(item.channel, ())
-        if item.target >= len(urls):
+        if item.target >= len(config.channels.get(item.channel, ())):
             store.outbox.mark_failed(item.id, now, f"channel {item.channel!r} is no longer configured", None)
             counts.gave_up += 1
             continue
-        message, told = item.message, []
-        spec = config.templates.get(item.channel)
+        groups.setdefault((item.channel, item.target), []).append(item)
+    for (channel, target), items in groups.items():
+        url = config.channels[channel][target].get_secret_value()
+        batches = [items] if len(items) > DIGEST_AFTER else [[item] for item in items]
+        for batch in batches:
+            _send(config, store, url, batch, now, counts)
+    return counts
+
+
+def _send(config: Config, store: Store, url: str, items: list[Delivery], now: datetime, counts: Deliveries) -> None:
+    """One message to one URL (one alert, or a digest of several), and its outcome for each."""
+    first = items[0]
+    if len(items) == 1:
+        message = first.message
+        spec = config.templates.get(first.channel)
         if spec is not None:
-            message = apply(Template(spec.title, spec.body), message, item.facts)
-        if config.delivery.report_failures:
-            failures = store.outbox.untold_failures(other_than=item.channel)
-            message, told = _with_failures(message, failures), [f[0] for f in failures]
-        outcome = deliver_one(urls[item.target].get_secret_value(), message, severity=item.severity)
+            message = apply(Template(spec.title, spec.body), message, first.facts)
+    else:
+        message = render_digest([(i.severity, i.message.title) for i in items])
+    told: list[int] = []
+    if config.delivery.report_failures:
+        failures = store.outbox.untold_failures(other_than=first.channel)
+        message, told = _with_failures(message, failures), [f[0] for f in failures]
+    severity = max((i.severity for i in items), key=SEVERITIES.index)
+    outcome = deliver_one(url, message, severity=severity)
+    for item in items:
         if outcome.ok:
             store.outbox.mark_sent(item.id, now, told)
             counts.sent += 1
@@ -173,7 +194,6 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
             store.outbox.mark_failed(item.id, now, error, now + timedelta(seconds=max(1.0, delay)))
             counts.failed += 1
             log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
-    return counts
 
 
 def _with_failures(message: Message, failures: list[tuple[int, str, str, str, str]]) -> Message:

@@ -206,3 +206,21 @@ def test_template_errors_are_config_errors(write) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith(f"{rules}:4:3: templates: unknown channel 'opz'")
     assert lines[1].startswith(f"{rules}:5:15: templates.ops.body: body template, line 1:")
+
+
+def test_a_bad_day_is_one_digest_message(write) -> None:
+    usage = recent_usage(seed=18)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        text = one_budget_rules(api.url, hook.url, spent / Decimal("0.6"))
+        text += "".join(
+            f"  - {{name: b{i}, amount: {(spent / Decimal('0.9')).quantize(Decimal('0.01'))}, period: month, notify: [ops]}}\n"
+            for i in range(4)
+        )
+        rules = write("rules.yaml", text)
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+    (post,) = hook.posts
+    assert post["title"] == "[alertd] 5 alerts"
+    for name in ("cloud: crossed 50%", "b0: crossed 80%", "b3: crossed 80%"):
+        assert name in post["message"]

@@ -27,13 +27,15 @@ def test_sigkill_at_random_points_loses_nothing(write, tmp_path: Path) -> None:
     spent = month_to_date(usage)
     budgets = "".join(
         f"  - {{name: b{i}, amount: {(spent / Decimal(share)).quantize(Decimal('0.01'))}, period: month,"
-        f" thresholds: [50, 80, 100, 120], notify: [ops]}}\n"
+        f" thresholds: [50, 80, 100, 120], notify: [c{i}]}}\n"
         for i, share in enumerate(SHARES)
     )
     expected = {"b0": "50%", "b1": "50%", "b2": "80%", "b3": "80%", "b4": "100%", "b5": "120%"}
     kills = 0
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
         hook.fail_next = 5  # the receiver answers 503 for a while
+        # A channel per budget, so that each alert is its own message (no digest) and is counted.
+        channels = "".join(f"  c{i}: {hook.url}{i}\n" for i in range(len(SHARES)))
         rules = write(
             "rules.yaml",
             f"""
@@ -41,8 +43,7 @@ database: costs.db
 sources:
   - {{name: nf, provider: northflank, token: {NF_TOKEN}, base_url: "{api.url}", every: 1s}}
 channels:
-  ops: {hook.url}
-budgets:
+{channels}budgets:
 {budgets}""",
         )
         for _ in range(6):

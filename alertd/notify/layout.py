@@ -36,7 +36,7 @@ class Doc:
 
 def _text(doc: Doc) -> str:
     plain = "".join
-    width = max(len(label) for label, _ in doc.facts) + 1
+    width = max((len(label) for label, _ in doc.facts), default=0) + 1
     lines = [plain(s.text for s in doc.lead)]
     lines += [f"{label + ':':<{width}} {plain(s.text for s in spans)}" for label, spans in doc.facts]
     for table in doc.tables:
@@ -69,7 +69,7 @@ def _markdown(doc: Doc) -> str:
             for first, second, *rest in table.rows
         ]
         parts += [f"**{_md(table.heading)}**", "\n".join(rows)]
-    return "\n\n".join(parts)
+    return "\n\n".join(part for part in parts if part)
 
 
 def _html_spans(spans: tuple[Span, ...]) -> str:

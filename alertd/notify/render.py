@@ -155,6 +155,19 @@ def _bucket_label(start: datetime, step: int, tz: ZoneInfo) -> str:
     return f"{_date(local.date())} {local:%H:%M}–{end:%H:%M} {local.tzname()}"
 
 
+def render_digest(alerts: list[tuple[str, str]]) -> Message:
+    """Several alerts due at once for one channel: one message, a line each (severity, title)."""
+    lines = tuple((title.removeprefix("[alertd] "), severity) for severity, title in alerts)
+    worst = sum(1 for severity, _ in alerts if severity == "critical")
+    doc = Doc(
+        title=f"[alertd] {len(alerts)} alerts" + (f", {worst} critical" if worst else ""),
+        lead=(Span(f"{len(alerts)} alerts", "b"), Span(" at once; one line each (alertd status has the details):")),
+        facts=(),
+        tables=(Table("Alerts", ("Alert", "Severity"), lines),),
+    )
+    return doc.message()
+
+
 def render_test(tz: ZoneInfo, now: datetime) -> Message:
     """What `alertd notify-test` sends: proof that a channel works and shows our characters."""
     doc = Doc(
