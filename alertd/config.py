@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 DEFAULT_PATHS = (Path("rules.yaml"), Path("/etc/alertd/rules.yaml"))
@@ -79,6 +80,22 @@ def _percent(value: object) -> Decimal:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+# Channel names, or per minimum severity: {info: [chat], critical: [pager]} sends a critical
+# alert to chat and pager, a warning to chat.
+Notify = tuple[str, ...] | dict[Severity, tuple[str, ...]]
+
+
+def route(notify: Notify, severity: str) -> tuple[str, ...]:
+    """The channels an alert of `severity` goes to."""
+    if not isinstance(notify, dict):
+        return notify
+    rank = SEVERITIES.index(severity)  # type: ignore[arg-type]
+    chosen = [c for level, channels in notify.items() if SEVERITIES.index(level) <= rank for c in channels]
+    return tuple(dict.fromkeys(chosen))
+
+
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
 Percent = Annotated[Decimal, BeforeValidator(_percent)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
@@ -158,7 +175,7 @@ class Budget(_Model):
     forecast: tuple[Percent, ...] = ()
     sources: tuple[str, ...] | None = None
     line_items: tuple[str, ...] | None = None
-    notify: tuple[str, ...] = Field(min_length=1)
+    notify: Notify
     repeat: Duration | None = None
 
     @field_validator("amount")
@@ -186,7 +203,7 @@ class Anomaly(_Model):
     baseline: Duration | None = None
     cooldown: Duration | None = None
     send_resolved: bool = False
-    notify: tuple[str, ...] = Field(min_length=1)
+    notify: Notify
 
 
 def _urls(value: object) -> object:
@@ -229,6 +246,18 @@ class TemplateSpec(_Model):
         return value
 
 
+class Defaults(_Model):
+    """Values for every rule that does not set its own."""
+
+    notify: Notify | None = None
+    repeat: Duration | None = None  # budgets
+    cooldown: Duration | None = None  # anomalies
+    send_resolved: bool | None = None  # anomalies
+
+
+_DEFAULTED = {"budgets": ("notify", "repeat"), "anomalies": ("notify", "cooldown", "send_resolved")}
+
+
 class Config(_Model):
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
@@ -240,6 +269,21 @@ class Config(_Model):
     delivery: Delivery = Delivery()
     monitoring: Monitoring = Monitoring()
     templates: dict[Name, TemplateSpec] = Field(default_factory=dict)  # channel name → its template
+    defaults: Defaults = Defaults()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        defaults = data.get("defaults") if isinstance(data, dict) else None
+        if not isinstance(defaults, dict):
+            return data
+        data = dict(data)
+        for section, keys in _DEFAULTED.items():
+            rules = data.get(section)
+            if isinstance(rules, list):
+                fill = {k: defaults[k] for k in keys if defaults.get(k) is not None}
+                data[section] = [{**fill, **r} if isinstance(r, dict) else r for r in rules]
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -482,6 +526,7 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
         "budgets": Budget,
         "anomalies": Anomaly,
         "delivery": Delivery,
+        "defaults": Defaults,
         "monitoring": Monitoring,
         "northflank": NorthflankSource,
         "friendli": FriendliSource,
@@ -553,18 +598,20 @@ def _cross_check(tree: Any, where: str) -> list[str]:
             if rule.get("name") in rule_names:
                 error((section, i, "name"), f"duplicate rule name {rule.get('name')!r}")
             rule_names.add(rule.get("name"))
-            for field, known, what in (
-                ("sources", source_names, "source"),
-                ("notify", channels, "channel"),
-            ):
-                refs = rule.get(field)
-                for j, ref in enumerate(refs if isinstance(refs, list) else []):
-                    if isinstance(ref, str) and ref not in known:
-                        names = [k for k in known if isinstance(k, str)]
-                        error(
-                            (section, i, field, j),
-                            f"{field}: unknown {what} {ref!r}{_close(ref, names)}",
-                        )
+            refs = rule.get("sources")
+            for j, ref in enumerate(refs if isinstance(refs, list) else []):
+                if isinstance(ref, str) and ref not in source_names:
+                    names = [k for k in source_names if isinstance(k, str)]
+                    error((section, i, "sources", j), f"sources: unknown source {ref!r}{_close(ref, names)}")
+            for path, ref in _channel_refs(rule.get("notify"), (section, i, "notify")):
+                if ref not in channels:
+                    error(path, f"notify: unknown channel {ref!r}{_close(ref, list(channels))}")
+    defaults = tree.get("defaults")
+    for path, ref in _channel_refs(
+        defaults.get("notify") if isinstance(defaults, dict) else None, ("defaults", "notify")
+    ):
+        if ref not in channels:
+            error(path, f"unknown channel {ref!r}{_close(ref, list(channels))}")
     templates = tree.get("templates")
     for name in templates if isinstance(templates, dict) else {}:
         if name not in channels:
@@ -579,6 +626,15 @@ def _cross_check(tree: Any, where: str) -> list[str]:
             pos = "1:1" if parent is None else _pos(parent, key)
             errors.append(f"{where}:{pos}: monitoring.notify: unknown channel {ref!r}{_close(ref, list(channels))}")
     return errors
+
+
+def _channel_refs(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """The channel names in a `notify` value (a list, or lists per severity), with their paths."""
+    lists = value.items() if isinstance(value, dict) else [(None, value)]
+    for key, refs in lists:
+        for j, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, str):
+                yield (*path, *(() if key is None else (key,)), j), ref
 
 
 def _close(name: str, known: Iterable[str]) -> str:

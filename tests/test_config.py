@@ -244,3 +244,49 @@ def test_the_example_file_validates_without_secrets() -> None:
     assert "NORTHFLANK_TOKEN" in result.stdout
     strict = run_cli("validate", "-c", str(ROOT / "rules.example.yaml"))
     assert strict.returncode == 2 and "NORTHFLANK_TOKEN is not set" in strict.stderr
+
+
+def test_defaults_fill_what_rules_leave_out(write) -> None:
+    path = write(
+        "rules.yaml",
+        """
+        channels: {chat: "json://127.0.0.1:9/a", pager: "json://127.0.0.1:9/b"}
+        defaults: {notify: [chat], repeat: 1d, cooldown: 3h, send_resolved: true}
+        budgets:
+          - {name: a, amount: 10, period: month}
+          - {name: b, amount: 10, period: month, notify: [pager], repeat: 2h}
+        anomalies:
+          - {name: c}
+        """,
+    )
+    cfg = config.load(path, {}).config
+    a, b = cfg.budgets
+    (c,) = cfg.anomalies
+    assert (a.notify, a.repeat) == (("chat",), timedelta(days=1))
+    assert (b.notify, b.repeat) == (("pager",), timedelta(hours=2))
+    assert (c.notify, c.cooldown, c.send_resolved) == (("chat",), timedelta(hours=3), True)
+
+
+def test_unknown_channels_in_defaults_and_severity_routes_are_reported(write) -> None:
+    path = write(
+        "rules.yaml",
+        """
+        channels: {chat: "json://127.0.0.1:9/a"}
+        defaults: {notify: [chta]}
+        budgets:
+          - {name: a, amount: 10, period: month, notify: {info: [chat], critical: [pagr]}}
+        """,
+    )
+    lines = errors_of(path)
+    assert any(":2:21: defaults.notify: unknown channel 'chta' (did you mean 'chat'?)" in line for line in lines), lines
+    assert any(":4:76: budgets[0]: notify: unknown channel 'pagr'" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("severity", "channels"),
+    [("info", ("chat",)), ("warning", ("chat", "mail")), ("critical", ("chat", "mail", "pager"))],
+)
+def test_routing_by_minimum_severity(severity: str, channels: tuple[str, ...]) -> None:
+    notify = {"info": ("chat",), "warning": ("mail", "chat"), "critical": ("pager",)}
+    assert config.route(notify, severity) == channels
+    assert config.route(("x",), severity) == ("x",)

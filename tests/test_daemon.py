@@ -42,7 +42,10 @@ def polls(db: Path, source: str = "%") -> int:
     if not db.exists():
         return 0
     sql = "SELECT count(*) FROM fetches WHERE kind = 'poll' AND source LIKE ?"
-    return sqlite3.connect(db).execute(sql, (source,)).fetchone()[0]
+    try:
+        return sqlite3.connect(db).execute(sql, (source,)).fetchone()[0]
+    except sqlite3.OperationalError:  # the daemon has created the file but not its tables yet
+        return 0
 
 
 @pytest.mark.slow

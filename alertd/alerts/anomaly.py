@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alertd.config import Anomaly
+from alertd.config import Anomaly, route
 from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState
 from alertd.rules.anomaly import DEFAULT_SENSITIVITY, AnomalyParams, Point, scan, seasonal_expected
 from alertd.rules.periods import period_bounds
@@ -150,6 +150,6 @@ def _alert(rule: Anomaly, series: Series, i: int, point: Point, action: Action, 
         threshold=None,
         severity="info" if resolved else "warning",
         repeat=0,
-        notify=rule.notify,
+        notify=route(rule.notify, "info" if resolved else "warning"),
         status=status,
     )

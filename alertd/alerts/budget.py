@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from alertd.config import Budget
+from alertd.config import Budget, route
 from alertd.model import Alert, BudgetStatus, Sent
 
 HUNDRED = Decimal(100)
@@ -68,6 +68,6 @@ def _alert(budget: Budget, status: BudgetStatus, kind: str, threshold: Decimal, 
         threshold=threshold,
         severity=severity(kind, threshold),
         repeat=repeat,
-        notify=budget.notify,
+        notify=route(budget.notify, severity(kind, threshold)),
         status=status,
     )
