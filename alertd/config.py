@@ -177,6 +177,7 @@ class Budget(_Model):
     line_items: tuple[str, ...] | None = None
     notify: Notify
     repeat: Duration | None = None
+    summary: bool = False  # when a period closes, say how it ended
 
     @field_validator("amount")
     @classmethod

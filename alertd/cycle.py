@@ -11,7 +11,7 @@ from decimal import Decimal
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.alerts.sources import watch
-from alertd.config import Budget, Config
+from alertd.config import Budget, Config, route
 from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, series_key, utc
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
@@ -21,7 +21,7 @@ from alertd.notify.render import render, render_digest
 from alertd.notify.templates import Template, apply
 from alertd.rules.anomaly import history_needed
 from alertd.rules.budget import budget_status
-from alertd.rules.periods import budget_history_start
+from alertd.rules.periods import budget_history_start, previous_period_start
 from alertd.rules.series import build_series
 from alertd.store import Store
 from alertd.store.outbox import Delivery, Target
@@ -29,6 +29,7 @@ from alertd.store.outbox import Delivery, Target
 log = logging.getLogger("alertd.cycle")
 
 CLAIM_LEASE = timedelta(seconds=30)  # longer than any one attempt (Apprise times out at 15 s)
+SUMMARY_SETTLE = timedelta(hours=6)  # late data (Friendli reports a day late) before a period's summary
 DIGEST_AFTER = 3  # more alerts than this due for one URL at once go out as one message
 SEVERITIES = ("info", "warning", "critical")
 RETRY_FIRST = 5.0  # seconds; doubled per attempt, full jitter
@@ -65,6 +66,8 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
         result.statuses.append(status)
         for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
             _enqueue(config, store, alert, now, result)
+        if budget.summary:
+            _close_period(config, store, budget, status, now, result)
     until = int(now.timestamp())
     for rule in config.anomalies:
         since = int((now - history_needed(rule.baseline)).timestamp())
@@ -82,6 +85,30 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
     _watch_sources(config, store, now, result)
     _release_silenced(config, store, now, result)
     return result
+
+
+def _close_period(
+    config: Config, store: Store, budget: Budget, current: BudgetStatus, now: datetime, result: Evaluation
+) -> None:
+    """Once a period has closed (and late data has had a while to arrive), how it ended."""
+    settle = min(SUMMARY_SETTLE, (current.period_end - current.period_start) / 4)
+    closed_at = current.period_start - timedelta(microseconds=1)
+    previous = previous_period_start(budget.period, now, config.tz, budget.week_start)
+    if now - current.period_start < settle or any(
+        s.kind == "summary" for s in store.outbox.sent(budget.name, previous)
+    ):
+        return
+    since = budget_history_start(budget, closed_at, config.tz)
+    records = store.costs(int(since.timestamp()), int(current.period_start.timestamp()), budget.sources)
+    status = budget_status(budget, records, closed_at, config.tz, config.currency)
+    key = f"{budget.name}/{previous.strftime('%Y-%m-%dT%H:%MZ')}/summary"
+    _enqueue(
+        config,
+        store,
+        Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status),
+        now,
+        result,
+    )
 
 
 def _watch_sources(config: Config, store: Store, now: datetime, result: Evaluation) -> None:

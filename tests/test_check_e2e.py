@@ -224,3 +224,20 @@ def test_a_bad_day_is_one_digest_message(write) -> None:
     assert post["title"] == "[alertd] 5 alerts"
     for name in ("cloud: crossed 50%", "b0: crossed 80%", "b3: crossed 80%"):
         assert name in post["message"]
+
+
+def test_a_closed_period_is_summed_up_once(write) -> None:
+    usage = recent_usage(seed=19)
+    # A zone where it is about noon now: yesterday has closed and its late data has settled.
+    offset = 12 - datetime.now(UTC).hour
+    offset = offset - 24 if offset > 12 else offset
+    zone = f"Etc/GMT{-offset:+d}"  # (Etc/GMT-5 is UTC+5)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        text = one_budget_rules(api.url, hook.url, Decimal(100000)).replace(
+            "period: month,", "period: day, summary: true,"
+        )
+        rules = write("rules.yaml", f"timezone: {zone}\n{text}")
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+    (post,) = hook.posts  # yesterday closed: one summary, once
+    assert " closed at $" in post["title"] and "of $100,000.00" in post["title"]

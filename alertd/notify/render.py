@@ -38,23 +38,36 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
         return _render_source(alert.status, tz)
     status = alert.status
     money = _money(status.currency)
-    what = _what(alert)
     scale = f"{money(status.spent)} of {money(status.amount)}"
-    lead = (Span(alert.severity.upper(), "b"), Span(" · "), Span(alert.rule, "b"), Span(f" {what} of its budget"))
+    label = period_label(status.period, status.period_start, tz)
+    closed = alert.kind == "summary"
+    what = f"{label} closed at" if closed else f"{_what(alert)} of budget"
     spent = (
         Span(f"{scale} ("),
         Span(_percent(status.percent), "b"),
-        Span(f"), vs {money(status.previous_spent)} at this point last period"),
+        Span(f"), vs {money(status.previous_spent)} {'the period before' if closed else 'at this point last period'}"),
     )
-    period = f"{period_label(status.period, status.period_start, tz)}, {time_left(status.now, status.period_end)}"
-    facts: list[tuple[str, tuple[Span, ...]]] = [("Spent", spent), ("Period", (Span(period),))]
-    if status.forecast is not None:
+    if closed:
+        lead = (Span("INFO", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {label} closed"))
+        facts: list[tuple[str, tuple[Span, ...]]] = [("Spent", spent)]
+    else:
+        lead = (
+            Span(alert.severity.upper(), "b"),
+            Span(" · "),
+            Span(alert.rule, "b"),
+            Span(f" {_what(alert)} of its budget"),
+        )
+        period = f"{label}, {time_left(status.now, status.period_end)}"
+        facts = [("Spent", spent), ("Period", (Span(period),))]
+    if status.forecast is not None and not closed:
         facts.append(("Forecast", (Span(_forecast(status.forecast, status, tz)),)))
     if status.daily:
         peak = f" (peak {money(max(status.daily))}/day)"
         facts.append(("Daily", (Span(sparkline(status.daily), "code"), Span(peak))))
     doc = Doc(
-        title=f"[alertd] {alert.rule}: {what} of budget ({scale})",
+        title=f"[alertd] {alert.rule}: {what} {scale} ({_percent(status.percent)})"
+        if closed
+        else f"[alertd] {alert.rule}: {what} ({scale})",
         lead=lead,
         facts=tuple(facts),
         tables=_tables(status),

@@ -42,7 +42,7 @@ class Outbox:
             "SELECT kind, threshold, repeat, created FROM alerts WHERE rule = ? AND period_start = ? ORDER BY id",
             (rule, int(period_start.timestamp())),
         )
-        return [Sent(kind, Decimal(threshold), repeat, utc(created)) for kind, threshold, repeat, created in rows]
+        return [Sent(kind, Decimal(threshold or 0), repeat, utc(created)) for kind, threshold, repeat, created in rows]
 
     def enqueue(
         self,
