@@ -33,6 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _common import alertd_command, clean_env, fresh
+
 HOUR = 3600
 TOKEN = "nf-bench-token"
 SOURCE = "northflank"
@@ -58,23 +60,6 @@ def wait_for_simulator(minutes: float, interval: float) -> None:
             raise SystemExit(f"alertd.simulate.northflank still does not import after {minutes} min: {last}")
         print(f"waiting for alertd.simulate.northflank ({last}); next try in {interval:.0f} s", flush=True)
         time.sleep(interval)
-
-
-def alertd_command(explicit: str | None) -> list[str]:
-    if explicit:
-        return [explicit]
-    script = Path(sys.executable).parent / "alertd"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "alertd"]
-
-
-def clean_env() -> dict[str, str]:
-    """The environment without ALERTD_* (ALERTD_DATABASE would override the rules file)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
-
-
-def fresh(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def expected_total(usage: dict[int, dict[str, Any]]) -> Decimal:

@@ -40,6 +40,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+from _common import alertd_command, clean_env, fresh
+
 SOURCE = "bulk"
 HOURS = 2 * 365 * 24  # 17,520
 ITEMS = 56
@@ -124,11 +126,6 @@ def dataset(workdir: Path, hours: int, items: int, seed: int) -> tuple[Path, int
 # --- the three contenders ------------------------------------------------------------------------
 
 
-def fresh(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-
-
 def baseline(csv_path: Path, db: Path) -> int:
     """The bare minimum: parse, Decimal, one keyed executemany in one transaction, WAL."""
     fresh(db)
@@ -173,18 +170,6 @@ def _strict_rows(reader: Iterator[list[str]]) -> Iterator[tuple[str, int, str, i
         if stamp != text:
             text, start = stamp, int(datetime.fromisoformat(stamp).timestamp())
         yield SOURCE, start, item, int((Decimal(amount) * _MICRO).to_integral_value(ROUND_HALF_EVEN))
-
-
-def alertd_command(explicit: str | None) -> list[str]:
-    if explicit:
-        return [explicit]
-    script = Path(sys.executable).parent / "alertd"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "alertd"]
-
-
-def clean_env() -> dict[str, str]:
-    """The environment without ALERTD_* (ALERTD_DATABASE would override the rules file)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
 
 
 def write_rules(path: Path, csv_path: Path, db: Path) -> None:

@@ -22,22 +22,11 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from _common import alertd_command, clean_env
+
 TARGET = 0.3  # seconds, median wall time of one `alertd validate`
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "rules.example.yaml"
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
-
-
-def alertd_command(explicit: str | None) -> list[str]:
-    if explicit:
-        return [explicit]
-    script = Path(sys.executable).parent / "alertd"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "alertd"]
-
-
-def clean_env() -> dict[str, str]:
-    """Without ALERTD_* and PYTHON* start-up knobs that would change what is measured."""
-    drop = ("ALERTD_", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "PYTHONTRACEMALLOC")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
 def wall(cmd: list[str], env: dict[str, str]) -> float:
