@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from alertd.simulate.northflank import FakeNorthflank
+from tests.conftest import run_cli
 from tests.receivers import Webhook
 from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage
 from tests.test_daemon import start, wait_for
@@ -62,6 +63,10 @@ channels:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=10)
         assert daemon.returncode == 0
+        failed = run_cli("deliveries", "-c", str(rules), "--failed")
+    # The receiver's 503s are in the delivery log (one could go unrecorded only if every one of
+    # them was followed by a kill before its record).
+    assert failed.returncode == 0 and "FAILED" in failed.stdout and "503" in failed.stdout
     counts = Counter(p["title"].split(":")[0].removeprefix("[alertd] ") for p in hook.posts)
     assert set(counts) == set(expected)  # every alert arrived, and nothing else
     for rule, threshold in expected.items():

@@ -54,3 +54,18 @@ def test_a_held_alert_that_stopped_firing_is_dropped(write, tmp_path: Path) -> N
 def test_silence_usage_errors(write) -> None:
     rules = write("rules.yaml", "database: costs.db\n")
     assert "unknown rule 'nope'" in run_cli("silence", "-c", str(rules), "nope").stderr
+
+
+def test_a_silence_that_runs_out_lets_the_held_alert_go(write, tmp_path: Path) -> None:
+    import time
+
+    usage = recent_usage(seed=20)
+    spent = month_to_date(usage)
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        rules = write("rules.yaml", one_budget_rules(api.url, hook.url, spent / Decimal("0.85")))
+        assert run_cli("silence", "-c", str(rules), "cloud", "--for", "2s").returncode == 0
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        assert hook.posts == []
+        time.sleep(2.2)
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        assert len(hook.posts) == 1 and "crossed 80%" in hook.posts[0]["title"]
