@@ -11,7 +11,7 @@ from decimal import Decimal
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.alerts.sources import watch
-from alertd.config import Budget, Config, route
+from alertd.config import SEVERITIES, Budget, Config, route
 from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, series_key, utc
 from alertd.money import decimal_string
 from alertd.notify.deliver import deliver as deliver_one
@@ -31,7 +31,6 @@ log = logging.getLogger("alertd.cycle")
 CLAIM_LEASE = timedelta(seconds=30)  # longer than any one attempt (Apprise times out at 15 s)
 SUMMARY_SETTLE = timedelta(hours=6)  # late data (Friendli reports a day late) before a period's summary
 DIGEST_AFTER = 3  # more alerts than this due for one URL at once go out as one message
-SEVERITIES = ("info", "warning", "critical")
 RETRY_FIRST = 5.0  # seconds; doubled per attempt, full jitter
 RETRY_CAP = 600.0
 
