@@ -233,20 +233,17 @@ def _with_failures(message: Message, failures: list[tuple[int, str, str, str, st
 def facts(alert: Alert) -> dict[str, object]:
     """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
     status = alert.status
+    common: dict[str, object] = {"rule": alert.rule, "kind": alert.kind, "severity": alert.severity}
     if isinstance(status, SourceStatus):
         return {
-            "rule": alert.rule,
-            "kind": alert.kind,
-            "severity": alert.severity,
+            **common,
             "source": status.source,
             "blind_since": status.blind_since.isoformat(),
             "last_error": status.last_error,
         }
     if isinstance(status, AnomalyStatus):
         return {
-            "rule": alert.rule,
-            "kind": alert.kind,
-            "severity": alert.severity,
+            **common,
             "currency": status.currency,
             "series": {"source": status.source, "line_item": status.line_item},
             "bucket": status.bucket_start.isoformat(),
@@ -259,10 +256,8 @@ def facts(alert: Alert) -> dict[str, object]:
         }
     forecast = status.forecast
     return {
-        "rule": alert.rule,
-        "kind": alert.kind,
-        "threshold": str(alert.threshold),
-        "severity": alert.severity,
+        **common,
+        "threshold": None if alert.threshold is None else str(alert.threshold),  # None: a period summary
         "currency": status.currency,
         "spent": decimal_string(status.spent),
         "amount": decimal_string(status.amount),

@@ -143,8 +143,9 @@ def test_persistent_failure_names_source_and_status_and_stores_nothing(fake, sto
     assert outcome.error is not None and outcome.error.startswith("nf: HTTP 502")
     assert "gave up after 4 attempts" in outcome.error
     assert store.conn.execute("SELECT count(*) FROM costs").fetchone()[0] == 0
-    (log,) = store.fetch_log()
-    assert log.status == "error" and log.error == outcome.error
+    assert store.conn.execute("SELECT count(*) FROM fetches").fetchone()[0] == 1
+    log = store.last_fetch("nf")
+    assert log is not None and log.status == "error" and log.error == outcome.error
 
 
 def test_a_failure_on_a_later_page_leaves_nothing_half_written(fake, store) -> None:

@@ -79,7 +79,7 @@ def test_an_import_that_fails_midway_stores_nothing(store: Store) -> None:
     with pytest.raises(ValueError):
         store.import_records("nf", records(), 0)
     assert costs(store) == {}
-    assert store.fetch_log() == []
+    assert store.conn.execute("SELECT count(*) FROM fetches").fetchone()[0] == 0
 
 
 def test_import_adds_up_rows_of_one_bucket_and_item_and_is_idempotent(store: Store) -> None:
@@ -106,9 +106,10 @@ def test_a_failed_import_leaves_the_store_usable(store: Store) -> None:
 def test_fetch_log_records_success_and_failure(store: Store) -> None:
     store.record_fetch("nf", "backfill", WINDOW, 1.0, FetchResult([rec(T0, "a", 5)], True))
     store.record_failure("nf", "poll", WINDOW, 2.0, "nf: HTTP 500")
-    newest, oldest = store.fetch_log("nf")
-    assert (newest.status, newest.error, newest.rows) == ("error", "nf: HTTP 500", 0)
-    assert (oldest.status, oldest.kind, oldest.rows, oldest.window_start) == ("ok", "backfill", 1, T0)
+    newest, ok = store.last_fetch("nf"), store.last_fetch("nf", status="ok")
+    assert store.conn.execute("SELECT count(*) FROM fetches").fetchone()[0] == 2
+    assert newest is not None and (newest.status, newest.error, newest.rows) == ("error", "nf: HTTP 500", 0)
+    assert ok is not None and (ok.status, ok.kind, ok.rows, ok.window_start) == ("ok", "backfill", 1, T0)
 
 
 def test_amounts_are_integers_in_the_file(store: Store, tmp_path: Path) -> None:

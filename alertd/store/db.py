@@ -250,12 +250,3 @@ class Store:
             (since, until),
         )
         return [r[0] for r in rows]
-
-    def fetch_log(self, source: str | None = None, limit: int = 100) -> list[FetchLog]:
-        where, params = ("WHERE source = ?", (source, limit)) if source else ("", (limit,))
-        rows = self.conn.execute(
-            "SELECT source, kind, window_start, window_end, started, finished, status, rows, changed, error"
-            f" FROM fetches {where} ORDER BY id DESC LIMIT ?",
-            params,
-        )
-        return [FetchLog(*row) for row in rows]
