@@ -217,7 +217,10 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
             log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
         else:
             delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
-            store.outbox.mark_failed(item.id, now, error, now + timedelta(seconds=max(1.0, delay)))
+            # The last try falls on the give-up deadline, not up to a backoff after it.
+            deadline = item.alert_created + config.delivery.give_up_after
+            retry_at = min(now + timedelta(seconds=max(1.0, delay)), deadline)
+            store.outbox.mark_failed(item.id, now, error, retry_at)
             counts.failed += 1
             log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
 
