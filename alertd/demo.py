@@ -76,15 +76,16 @@ def _micros(amount: Decimal) -> int:
     return int(amount * 1_000_000)
 
 
-def _round_up(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal(1), rounding=ROUND_CEILING)
+def _round_up(amount: Decimal, unit: Decimal = Decimal(1)) -> Decimal:
+    return amount.quantize(unit, rounding=ROUND_CEILING)
 
 
 def _rules(url: str, token: str, month_to_date: Decimal, today: Decimal) -> str:
     """Budgets sized against the simulated spend, so that each shows one behaviour."""
     crossed = _round_up(month_to_date / Decimal("0.85"))  # 85% spent: one alert, for 80%
     far = _round_up(month_to_date * 4)  # far away: says nothing
-    daily = _round_up(today / Decimal("1.3"))  # today's spike: over 100%
+    # Today's spike: 130%. In cents, since just after midnight today is a few dollars.
+    daily = _round_up(today / Decimal("1.3"), Decimal("0.01"))
     return f"""
 timezone: UTC
 sources:
