@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -139,11 +140,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     from alertd.daemon import Daemon
 
     cfg, store = _config_and_store(args)
+    metrics = None
+    if cfg.metrics is not None:
+        from alertd.metrics import Metrics
+
+        metrics = Metrics()
+        try:
+            metrics.serve(*cfg.metrics.address)
+        except OSError as exc:
+            raise Failed(f"metrics: cannot listen on {cfg.metrics.listen}: {exc.strerror or exc}") from None
     with store:
-        daemon = Daemon(cfg, store)
+        daemon = Daemon(cfg, store, reload=_reloader(args, cfg), metrics=metrics)
         daemon.install_signal_handlers()
-        daemon.run()
+        try:
+            cut = daemon.run()
+        except Exception:  # through the log, so that it is masked and has a priority; systemd restarts us
+            logging.getLogger("alertd").critical("alertd stopped on an unexpected error", exc_info=True)
+            return 1
+    if cut:
+        # A send cut short may live on in Apprise's worker thread until its socket times out; all of
+        # ours is written and closed, so exit now rather than wait for it (the unit expects 10 s).
+        logging.shutdown()
+        os._exit(0)
     return 0
+
+
+def _reloader(args: argparse.Namespace, first: configuration.Config) -> Callable[[], configuration.Config]:
+    """What SIGHUP runs: the rules file loaded and validated again, as at start-up."""
+
+    def reload() -> configuration.Config:
+        loaded = _load(args)
+        fixed = [key for key in ("database", "metrics") if getattr(loaded.config, key) != getattr(first, key)]
+        if fixed:
+            raise configuration.ConfigError(
+                [f"{loaded.path}: {' and '.join(fixed)} changed, which takes a restart (systemctl restart alertd)"]
+            )
+        return loaded.config
+
+    return reload
 
 
 def cmd_status(args: argparse.Namespace) -> int:

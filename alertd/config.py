@@ -231,6 +231,23 @@ class Monitoring(_Model):
         return value
 
 
+class Metrics(_Model):
+    listen: str  # host:port for Prometheus to scrape, e.g. 127.0.0.1:9464
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"listen must be host:port, such as 127.0.0.1:9464, not {value!r}")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)  # [::1]:9464 is IPv6 loopback
+
+
 class TemplateSpec(_Model):
     title: str | None = None  # Jinja2, see README "Message templates"
     body: str | None = None
@@ -269,6 +286,7 @@ class Config(_Model):
     anomalies: tuple[Anomaly, ...] = ()
     delivery: Delivery = Delivery()
     monitoring: Monitoring = Monitoring()
+    metrics: Metrics | None = None  # serve Prometheus metrics (the daemon only)
     templates: dict[Name, TemplateSpec] = Field(default_factory=dict)  # channel name → its template
     defaults: Defaults = Defaults()
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from alertd import lifecycle
 from alertd.alerts.anomaly import first_sight, judge
 from alertd.alerts.budget import decide
 from alertd.alerts.sources import watch
@@ -43,9 +45,23 @@ class Evaluation:
 
 @dataclass
 class Deliveries:
-    sent: int = 0
-    failed: int = 0  # attempts that failed this time (to be retried)
-    gave_up: int = 0
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, sent | failed | gave_up)
+
+    def count(self, outcome: str) -> int:
+        return sum(n for (_, o), n in self.outcomes.items() if o == outcome)
+
+    @property
+    def sent(self) -> int:
+        return self.count("sent")
+
+    @property
+    def failed(self) -> int:
+        """Attempts that failed this time, to be retried."""
+        return self.count("failed")
+
+    @property
+    def gave_up(self) -> int:
+        return self.count("gave_up")
 
 
 def statuses(config: Config, store: Store, now: datetime) -> list[tuple[Budget, BudgetStatus]]:
@@ -62,6 +78,7 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
     """Evaluate every rule; each new alert is written to the outbox before anything is sent."""
     result = Evaluation()
     for budget, status in statuses(config, store, now):
+        lifecycle.beat()
         result.statuses.append(status)
         for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
             _enqueue(config, store, alert, now, result)
@@ -69,6 +86,7 @@ def evaluate(config: Config, store: Store, now: datetime) -> Evaluation:
             _close_period(config, store, budget, status, now, result)
     until = int(now.timestamp())
     for rule in config.anomalies:
+        lifecycle.beat()
         since = int((now - history_needed(rule.baseline)).timestamp())
         states = store.series_states(rule.name)
         judged = {}
@@ -173,17 +191,22 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
     counts = Deliveries()
     groups: dict[tuple[str, int], list[Delivery]] = {}
     for item in store.outbox.due(now):
+        if lifecycle.stop_requested():
+            break  # what is left stays due for the next start
         if not store.outbox.claim(item.id, now, CLAIM_LEASE):
             continue  # another alertd process (a `check` beside the daemon) has it
         if item.target >= len(config.channels.get(item.channel, ())):
             store.outbox.mark_failed(item.id, now, f"channel {item.channel!r} is no longer configured", None)
-            counts.gave_up += 1
+            counts.outcomes[item.channel, "gave_up"] += 1
             continue
         groups.setdefault((item.channel, item.target), []).append(item)
     for (channel, target), items in groups.items():
         url = config.channels[channel][target].get_secret_value()
         batches = [items] if len(items) > DIGEST_AFTER else [[item] for item in items]
         for batch in batches:
+            if lifecycle.stop_requested():
+                return counts  # the claims lapse, and the next start sends these
+            lifecycle.beat()
             _send(config, store, url, batch, now, counts)
     return counts
 
@@ -203,17 +226,18 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
         failures = store.outbox.untold_failures(other_than=first.channel)
         message, told = _with_failures(message, failures), [f[0] for f in failures]
     severity = max((i.severity for i in items), key=SEVERITIES.index)
-    outcome = deliver_one(url, message, severity=severity)
+    with lifecycle.cuttable(after=lifecycle.GRACE):  # cut only a send still hanging after a stop's grace
+        outcome = deliver_one(url, message, severity=severity)
     for item in items:
         if outcome.ok:
             store.outbox.mark_sent(item.id, now, told)
-            counts.sent += 1
+            counts.outcomes[item.channel, "sent"] += 1
             log.info("delivered %s to %s (%s)", item.message.title, item.channel, item.target_masked)
             continue
         error = outcome.error or "delivery failed"
         if now - item.alert_created >= config.delivery.give_up_after:
             store.outbox.mark_failed(item.id, now, error, None)
-            counts.gave_up += 1
+            counts.outcomes[item.channel, "gave_up"] += 1
             log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
         else:
             delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
@@ -221,7 +245,7 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
             deadline = item.alert_created + config.delivery.give_up_after
             retry_at = min(now + timedelta(seconds=max(1.0, delay)), deadline)
             store.outbox.mark_failed(item.id, now, error, retry_at)
-            counts.failed += 1
+            counts.outcomes[item.channel, "failed"] += 1
             log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
 
 

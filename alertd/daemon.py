@@ -2,25 +2,39 @@
 
 Each source keeps its own schedule (restored from the fetch log, so a restart neither
 hammers a provider nor forgets one); the loop sleeps until the next poll or delivery retry
-is due, and a stop request wakes it at once.
+is due. It speaks systemd's notify protocol: READY once running, STATUS after each cycle,
+WATCHDOG while the loop makes progress, RELOADING/READY around a SIGHUP reload (a bad
+config is refused and the old one kept), STOPPING on SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import select
 import signal
 import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from alertd import cycle, ingest
-from alertd.config import Config
-from alertd.model import utc
+from alertd import cycle, ingest, lifecycle
+from alertd.config import Config, ConfigError
+from alertd.model import BudgetStatus, utc
 from alertd.redact import redact
+from alertd.sdnotify import Notifier
 from alertd.store import Store
 
+if TYPE_CHECKING:
+    from alertd.metrics import Metrics  # prometheus-client is imported only when `metrics:` is set
+
 log = logging.getLogger("alertd.daemon")
+
+WATCH_PERCENT = 80  # the share of a budget that `systemctl status` counts as close
 
 
 @dataclass
@@ -58,41 +72,141 @@ def _heartbeat(url: str) -> None:
     import httpx
 
     try:
-        httpx.get(url, timeout=10).raise_for_status()
+        with lifecycle.cuttable():
+            httpx.get(url, timeout=10).raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("heartbeat failed: %s", redact(str(exc)))
 
 
 class Daemon:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        reload: Callable[[], Config] | None = None,
+        notifier: Notifier | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
         self.store = store
-        self.stopping = threading.Event()
+        self.reload = reload  # loads and validates the rules file again; raises ConfigError
+        self.notifier = notifier or Notifier()
+        self.metrics = metrics
+        self.reload_requested = False
         self.next_poll: dict[str, datetime] = {}
-        now = datetime.now(UTC)
-        for source in config.sources:
-            last = store.last_fetch(source.name)
-            self.next_poll[source.name] = utc(last.started) + source.every if last else now
+        self.source_errors: dict[str, str | None] = {}  # each source's last poll: its error, or None
+        self.statuses: list[BudgetStatus] = []
+        self._wake_read, self._wake_write = os.pipe()  # a signal makes it readable: the wait ends at once
+        self._adopt(config)
 
-    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
-        if signum is not None:
-            log.info("received %s: stopping after the current step", signal.Signals(signum).name)
-        self.stopping.set()
+    def _adopt(self, config: Config) -> None:
+        """Take `config`: schedules from the fetch log, as a fresh start would make them."""
+        self.config = config
+        now = datetime.now(UTC)
+        self.next_poll, self.source_errors = {}, {}
+        for source in config.sources:
+            last = self.store.last_fetch(source.name)
+            self.next_poll[source.name] = utc(last.started) + source.every if last else now
+            self.source_errors[source.name] = last.error if last and last.status == "error" else None
+            ok = self.store.last_fetch(source.name, status="ok")
+            if self.metrics and ok and ok.finished:
+                self.metrics.source_ok(source.name, ok.finished)
+        if self.metrics:
+            self.metrics.configure(config)
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
+        os.set_blocking(self._wake_write, False)
+        signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
 
-    def run(self) -> None:
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        self.notifier.stopping()
+        lifecycle.request_stop()  # last: it raises Stopped where the current step may be cut
+
+    def _on_reload(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_requested = True
+
+    def run(self) -> bool:
+        """Until a stop request; True when the stop had to cut a step short."""
         log.info("alertd running: %s", self.config.summary())
-        while not self.stopping.is_set():
-            now = datetime.now(UTC)
-            due = [name for name, at in self.next_poll.items() if at <= now]
-            for name in due:
-                self.next_poll[name] = now + self.config.source(name).every
-            run_cycle(self.config, self.store, due, now)
-            self.stopping.wait(self._seconds_to_next(datetime.now(UTC)))
+        self.notifier.ready(f"running: {self.config.summary()}")
+        if self.notifier.watchdog_interval:
+            interval = self.notifier.watchdog_interval
+            threading.Thread(target=self._ping_watchdog, args=(interval,), name="watchdog", daemon=True).start()
+        try:
+            while not lifecycle.stop_requested():
+                if self.reload_requested:
+                    self._reload()
+                self._cycle()
+                self._wait(self._seconds_to_next(datetime.now(UTC)))
+        except lifecycle.Stopped:
+            log.info("alertd stopped, cutting the current step short; it is done again at the next start")
+            return True
         log.info("alertd stopped")
+        return False
+
+    def _cycle(self) -> None:
+        now = datetime.now(UTC)
+        due = [name for name, at in self.next_poll.items() if at <= now]
+        for name in due:
+            self.next_poll[name] = now + self.config.source(name).every
+        report = run_cycle(self.config, self.store, due, now)
+        for outcome in report.polled:
+            if not outcome.skipped:
+                self.source_errors[outcome.source] = outcome.error
+        if report.evaluation:
+            self.statuses = report.evaluation.statuses
+        if self.metrics:
+            self.metrics.polled(report.polled, time.time())
+            self.metrics.budgets(self.statuses)
+            self.metrics.deliveries(report.deliveries.outcomes)
+        upcoming = min(self.next_poll.values(), default=None)
+        self.notifier.status(status_line(self.source_errors, self.statuses, upcoming, self.config.tz))
+
+    def _reload(self) -> None:
+        """Re-read the rules file; on any error keep running on the current one."""
+        self.reload_requested = False
+        if self.reload is None:
+            return
+        self.notifier.reloading()
+        try:
+            config = self.reload()
+        except ConfigError as exc:
+            for line in exc.lines:
+                log.error("%s", line)
+            log.error("reload refused: still running on the previous config")
+            self.notifier.ready(f"reload refused ({len(exc.lines)} error(s), see the log); previous config kept")
+            return
+        self._adopt(config)
+        log.info("reloaded: %s", config.summary())
+        self.notifier.ready(f"reloaded: {config.summary()}")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep until the next step is due, beating; a signal (stop, reload) ends it at once."""
+        tick = min(lifecycle.TICK, (self.notifier.watchdog_interval or lifecycle.TICK) / 4)
+        end = time.monotonic() + seconds
+        while not lifecycle.stop_requested() and not self.reload_requested and (left := end - time.monotonic()) > 0:
+            lifecycle.beat()
+            readable, _, _ = select.select([self._wake_read], [], [], min(left, tick))
+            if readable:
+                os.read(self._wake_read, 512)
+
+    def _ping_watchdog(self, interval: float) -> None:
+        """WATCHDOG=1 at half the interval while the loop beats; a hung loop goes quiet and systemd
+        restarts the service."""
+        quiet = False
+        while True:
+            time.sleep(interval / 2)
+            if lifecycle.since_beat() < interval:
+                self.notifier.watchdog()
+                quiet = False
+            elif not quiet:
+                log.error("the loop has made no progress for %.0fs: not pinging the watchdog", lifecycle.since_beat())
+                quiet = True
 
     def _seconds_to_next(self, now: datetime) -> float:
         wakes = list(self.next_poll.values())
@@ -102,3 +216,20 @@ class Daemon:
         if not wakes:
             wakes.append(now + timedelta(hours=1))  # no sources: still deliver and re-evaluate hourly
         return max(0.0, (min(wakes) - now).total_seconds())
+
+
+def status_line(
+    source_errors: Mapping[str, str | None], statuses: Sequence[BudgetStatus], next_poll: datetime | None, tz: ZoneInfo
+) -> str:
+    """The one line `systemctl status` shows, e.g. "3 sources ok, 2 budgets over 80%, next poll 12:15"."""
+    failing = sorted(name for name, error in source_errors.items() if error)
+    ok = len(source_errors) - len(failing)
+    parts = [f"{ok} source{'' if ok == 1 else 's'} ok"]
+    if failing:
+        parts.append(f"{len(failing)} failing ({', '.join(failing)})")
+    if statuses:
+        over = sum(1 for s in statuses if s.percent >= WATCH_PERCENT)
+        parts.append(f"{over} of {len(statuses)} budget{'' if len(statuses) == 1 else 's'} over {WATCH_PERCENT}%")
+    if next_poll is not None:
+        parts.append(f"next poll {next_poll.astimezone(tz):%H:%M}")
+    return ", ".join(parts)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from alertd import lifecycle
 from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
 from alertd.model import Window, utc
 from alertd.redact import redact
@@ -27,6 +28,7 @@ class Outcome:
     fetches: int = 0
     error: str | None = None
     skipped: str | None = None  # why no fetch was made
+    seconds: float = 0.0  # spent fetching
 
 
 def poll(
@@ -70,11 +72,13 @@ def backfill(
         source = build(config, name, retry)
         rows = changed = fetches = 0
         error = None
+        clock = time.monotonic()
         try:
             for chunk in window.split(int(source.backfill_chunk.total_seconds())):
                 started = time.time()
                 try:
-                    result = source.fetch(chunk)
+                    with lifecycle.cuttable():  # a fetch writes nothing: a stop may cut it
+                        result = source.fetch(chunk)
                 except SourceError as exc:
                     error = redact(str(exc))
                     store.record_failure(name, kind, chunk, started, error)
@@ -86,7 +90,7 @@ def backfill(
                     advance(name, chunk.end_ts - chunk.start_ts)
         finally:
             source.close()
-        outcomes.append(Outcome(name, rows, changed, fetches, error))
+        outcomes.append(Outcome(name, rows, changed, fetches, error, seconds=time.monotonic() - clock))
     return outcomes
 
 

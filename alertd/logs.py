@@ -1,12 +1,19 @@
-"""One line per event on stderr, secrets masked."""
+"""One line per event on stderr, secrets masked.
+
+Under journald (stderr is the stream named by `$JOURNAL_STREAM`) each line carries a syslog
+priority prefix instead of a timestamp: the journal keeps its own, and `journalctl -p err` works.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 from alertd.redact import RedactingFilter
+
+_PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
 class _JsonFormatter(logging.Formatter):
@@ -16,8 +23,27 @@ class _JsonFormatter(logging.Formatter):
                 "time": self.formatTime(record),
                 "level": record.levelname.lower(),
                 "msg": record.getMessage(),
+                **({"exception": record.exc_text} if record.exc_text else {}),
             }
         )
+
+
+class _JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITIES.get(record.levelno, 6)}>"
+        text = record.getMessage()
+        if record.exc_text:  # set, and masked, by RedactingFilter
+            text += "\n" + record.exc_text
+        return "\n".join(prefix + line for line in text.splitlines())  # journald: one entry per line
+
+
+def under_journald(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    device, _, inode = env.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return f"{stat.st_dev}:{stat.st_ino}" == f"{device}:{inode}"
 
 
 def configure(level: str, fmt: str) -> None:
@@ -25,6 +51,8 @@ def configure(level: str, fmt: str) -> None:
     handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
+    elif under_journald():
+        handler.setFormatter(_JournalFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()

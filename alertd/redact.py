@@ -32,4 +32,6 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:  # formatters reuse exc_text: mask it once here
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True

@@ -1,12 +1,16 @@
-"""Real receivers for alerts on 127.0.0.1: a webhook (Apprise json://) and an SMTP server."""
+"""Real peers on 127.0.0.1: a webhook (Apprise json://), an SMTP server, a server that never answers,
+and systemd's side of the notify protocol."""
 
 from __future__ import annotations
 
 import email
 import json
+import os
 import socket
+import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message as Email
@@ -107,3 +111,69 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class Silent:
+    """A TCP server that accepts connections and never says a word: a hung provider or mail server."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.close()
+        for conn in self.connections:
+            conn.close()
+
+
+class NotifySocket:
+    """What systemd listens on: a unix datagram socket for `NOTIFY_SOCKET`, keeping every message
+    as (monotonic time, {KEY: value})."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="alertd-notify-")  # short: unix socket paths max out at 107 bytes
+        self.path = os.path.join(self._dir, "notify")
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.bind(self.path)
+        self.messages: list[tuple[float, dict[str, str]]] = []
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data = self._socket.recv(4096)
+            except OSError:
+                return
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines())
+            self.messages.append((time.monotonic(), fields))
+
+    def having(self, key: str, value: str | None = None, since: float = 0.0) -> list[dict[str, str]]:
+        return [f for t, f in self.messages if t >= since and key in f and (value is None or f[key] == value)]
+
+    def wait_for(self, condition: Callable[[], object], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; messages so far: {[f for _, f in self.messages][-10:]}")
+            time.sleep(0.05)
+
+    def __enter__(self) -> NotifySocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._socket.close()
+        os.unlink(self.path)
+        os.rmdir(self._dir)

@@ -84,6 +84,9 @@ def errors_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
             BASE.replace("tok-123456", "${NOPE}"),
             ":4:12: sources[0].token: environment variable NOPE is not set",
         ),
+        ("metrics:\n  listen: 9464\n", ":2:11: metrics.listen: must be a valid string"),
+        ("metrics: {listen: localhost}\n", ":1:19: metrics.listen: listen must be host:port"),
+        ("metrics: {listen: 127.0.0.1:9464, port: 1}\n", ":1:35: metrics: unknown key 'port'"),
         ("sources: [1, 2\n", ":2:1: invalid YAML"),
         ("a: 1\na: 2\n", ":2:1: invalid YAML"),
         ("- just\n- a list\n", ":1:1: the file must be a mapping"),
@@ -290,3 +293,11 @@ def test_routing_by_minimum_severity(severity: str, channels: tuple[str, ...]) -
     notify = {"info": ("chat",), "warning": ("mail", "chat"), "critical": ("pager",)}
     assert config.route(notify, severity) == channels
     assert config.route(("x",), severity) == ("x",)
+
+
+@pytest.mark.parametrize(
+    ("listen", "address"),
+    [("127.0.0.1:9464", ("127.0.0.1", 9464)), ("[::1]:9100", ("::1", 9100)), ("0.0.0.0:80", ("0.0.0.0", 80))],
+)
+def test_metrics_listen_addresses(listen: str, address: tuple[str, int]) -> None:
+    assert config.Metrics(listen=listen).address == address

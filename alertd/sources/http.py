@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from alertd import __version__
+from alertd import __version__, lifecycle
 from alertd.redact import redact
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a year of hourly usage is ~10 MB; more is a broken server
@@ -76,6 +76,7 @@ class ApiClient:
         """GET and decode JSON, retrying what may pass; raises SourceError."""
         last = ""
         for attempt in range(self.retry.attempts):
+            lifecycle.beat()
             self._wait_for_rate_limit()
             wait: float | None = None
             try:
@@ -121,7 +122,7 @@ class ApiClient:
             delay = asked
         else:
             delay = random.uniform(0, min(self.retry.max_delay, self.retry.base_delay * 2**attempt))
-        time.sleep(delay)
+        lifecycle.sleep(delay)
 
     def _note_rate_limit(self, headers: httpx.Headers) -> None:
         remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
@@ -134,7 +135,7 @@ class ApiClient:
         if pause > self.retry.max_wait:
             raise SourceError(f"{self.source}: rate limit spent; the provider resets it in {pause:.0f}s")
         if pause > 0:
-            time.sleep(pause)
+            lifecycle.sleep(pause)
 
 
 def paginate(
