@@ -221,7 +221,7 @@ class Daemon:
 def status_line(
     source_errors: Mapping[str, str | None], statuses: Sequence[BudgetStatus], next_poll: datetime | None, tz: ZoneInfo
 ) -> str:
-    """The one line `systemctl status` shows, e.g. "3 sources ok, 2 budgets over 80%, next poll 12:15"."""
+    """The one line `systemctl status` shows, e.g. "3 sources ok, 2 of 4 budgets over 80%, next poll 12:15"."""
     failing = sorted(name for name, error in source_errors.items() if error)
     ok = len(source_errors) - len(failing)
     parts = [f"{ok} source{'' if ok == 1 else 's'} ok"]

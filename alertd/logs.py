@@ -37,8 +37,8 @@ class _JournalFormatter(logging.Formatter):
         return "\n".join(prefix + line for line in text.splitlines())  # journald: one entry per line
 
 
-def under_journald(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
-    device, _, inode = env.get("JOURNAL_STREAM", "").partition(":")
+def under_journald() -> bool:
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
     try:
         stat = os.fstat(sys.stderr.fileno())
     except (OSError, ValueError):
