@@ -16,6 +16,7 @@ from alertd.alerts.sources import watch
 from alertd.config import SEVERITIES, Budget, Config, route
 from alertd.model import Alert, AnomalyStatus, BudgetStatus, Message, SeriesState, SourceStatus, series_key, utc
 from alertd.money import decimal_string
+from alertd.notify.deliver import DEFAULT_TIMEOUT as DELIVERY_TIMEOUT
 from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.deliver import mask
 from alertd.notify.layout import append_section
@@ -206,7 +207,7 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
         for batch in batches:
             if lifecycle.stop_requested():
                 return counts  # the claims lapse, and the next start sends these
-            lifecycle.beat()
+            lifecycle.beat(allow=DELIVERY_TIMEOUT)  # Apprise's own limit on one attempt
             _send(config, store, url, batch, now, counts)
     return counts
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("alertd.daemon")
 
 WATCH_PERCENT = 80  # the share of a budget that `systemctl status` counts as close
+HEARTBEAT_TIMEOUT = 10.0  # seconds
 
 
 @dataclass
@@ -72,8 +73,9 @@ def _heartbeat(url: str) -> None:
     import httpx
 
     try:
+        lifecycle.beat(allow=HEARTBEAT_TIMEOUT)
         with lifecycle.cuttable():
-            httpx.get(url, timeout=10).raise_for_status()
+            httpx.get(url, timeout=HEARTBEAT_TIMEOUT).raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("heartbeat failed: %s", redact(str(exc)))
 
@@ -134,6 +136,7 @@ class Daemon:
         """Until a stop request; True when the stop had to cut a step short."""
         log.info("alertd running: %s", self.config.summary())
         self.notifier.ready(f"running: {self.config.summary()}")
+        lifecycle.beat()
         if self.notifier.watchdog_interval:
             interval = self.notifier.watchdog_interval
             threading.Thread(target=self._ping_watchdog, args=(interval,), name="watchdog", daemon=True).start()
@@ -201,7 +204,7 @@ class Daemon:
         quiet = False
         while True:
             time.sleep(interval / 2)
-            if lifecycle.since_beat() < interval:
+            if lifecycle.healthy(interval):
                 self.notifier.watchdog()
                 quiet = False
             elif not quiet:

@@ -1,9 +1,10 @@
 """The process's liveness and its stop request, shared by the daemon loop and what it calls.
 
-A signal is process-wide, so these are too. The loop beats as it makes progress (the watchdog
-pinger reads the beat: a hung loop stops beating). A stop request cuts short only what is safe
-to cut: waiting on a provider at once, a delivery attempt after a grace period, a database
-write never.
+A signal is process-wide, so these are too. The loop beats as it makes progress, and before a
+wait that has a timeout it says how long it may be quiet; the watchdog pinger reads that, so a
+slow provider within its timeout is healthy and a loop stuck anywhere else stops the pings. A
+stop request cuts short only what is safe to cut: waiting on a provider at once, a delivery
+attempt after a grace period, a database write never.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ GRACE = 6.0  # seconds a delivery attempt may go on after a stop request (the un
 TICK = 1.0  # the longest a sleep goes without a beat
 
 _last_beat = time.monotonic()
+_quiet_until = 0.0  # the loop may go without a beat until then: it waits on something with a timeout
 _stop_requested = False
 _section: float | None = None  # inside a cuttable section: after how many seconds of a stop it may be cut
 
@@ -26,13 +28,21 @@ class Stopped(BaseException):
     no `except Exception` on the way mistakes it for a failure of the step."""
 
 
-def beat() -> None:
-    global _last_beat
+def beat(allow: float = 0.0) -> None:
+    """The loop made progress; it may now be quiet for `allow` seconds (the timeout of what comes)."""
+    global _last_beat, _quiet_until
     _last_beat = time.monotonic()
+    _quiet_until = _last_beat + allow
 
 
 def since_beat() -> float:
     return time.monotonic() - _last_beat
+
+
+def healthy(interval: float) -> bool:
+    """A beat within `interval`, or a wait that is still within its own timeout."""
+    now = time.monotonic()
+    return now - _last_beat < interval or now < _quiet_until
 
 
 def stop_requested() -> bool:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -184,29 +185,50 @@ def test_the_unit_readies_pings_reloads_and_stops(tmp_path: Path) -> None:
     assert "Traceback" not in journal and NF_TOKEN not in journal
 
 
+def hang(unit: Unit, notify: NotifySocket, started: Callable[[], object]) -> tuple[list[float], float]:
+    """Once `started()`, 3 s of the daemon waiting: the watchdog pings of the last 1.8 s, then how long
+    SIGTERM took to end it (exit 0 and STOPPING=1 checked)."""
+    try:
+        notify.wait_for(lambda: notify.having("READY", "1"))
+        notify.wait_for(started)
+        time.sleep(3)
+        now = time.monotonic()
+        pings = pings_between(notify, now - 1.8, now)
+        assert unit.process.poll() is None
+    finally:
+        took = unit.stop()
+    assert unit.process.returncode == 0, unit.log()
+    assert notify.having("STOPPING", "1")
+    assert "cutting the current step short" in unit.log()
+    fetches = sqlite3.connect(unit.state / "alertd.db").execute("SELECT count(*) FROM fetches").fetchone()[0]
+    assert fetches == 0  # the cut poll is not recorded as a failure of the source
+    return pings, took
+
+
 @pytest.mark.slow
-def test_a_hung_provider_stops_the_watchdog_pings_and_sigterm_cuts_it_short(tmp_path: Path) -> None:
+def test_a_slow_provider_within_its_timeout_keeps_the_watchdog_fed_and_sigterm_cuts_it(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     with Silent() as provider, NotifySocket() as notify:
         source = f'name: nf, provider: northflank, token: "${{NF_TOKEN}}", base_url: "http://127.0.0.1:{provider.port}"'
         rules.write_text(f"sources:\n  - {{{source}, timeout: 5m}}\n")
         unit = Unit(rules, tmp_path, notify, watchdog_usec=1_000_000)
-        try:
-            notify.wait_for(lambda: notify.having("READY", "1"))
-            notify.wait_for(lambda: provider.connections)  # the poll hangs on a provider that never answers
-            time.sleep(3)
-            now = time.monotonic()
-            assert pings_between(notify, now - 1.8, now) == []  # a hung loop does not ping the watchdog
-            assert unit.process.poll() is None
-        finally:
-            took = unit.stop()
-        assert unit.process.returncode == 0, unit.log()
-        assert took < 10
-        assert notify.having("STOPPING", "1")
+        pings, took = hang(unit, notify, lambda: provider.connections)  # a provider that never answers
+    assert len(pings) >= 2  # waiting within the source's timeout is not a hang
+    assert took < 10
+
+
+@pytest.mark.slow
+def test_a_loop_stuck_without_a_timeout_stops_the_watchdog_pings(tmp_path: Path) -> None:
+    fifo = tmp_path / "costs.csv"
+    os.mkfifo(fifo)  # opening it blocks until a writer comes: like a hung network mount, no timeout
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"sources:\n  - {{name: feed, provider: csv, path: {fifo}}}\n")
+    with NotifySocket() as notify:
+        unit = Unit(rules, tmp_path, notify, watchdog_usec=1_000_000)
+        pings, took = hang(unit, notify, lambda: notify.having("WATCHDOG"))
+    assert pings == []  # a hung loop does not ping the watchdog: systemd will restart it
     assert "not pinging the watchdog" in unit.log()
-    assert "cutting the current step short" in unit.log()
-    fetches = sqlite3.connect(unit.state / "alertd.db").execute("SELECT count(*) FROM fetches").fetchone()[0]
-    assert fetches == 0  # the cut poll is not recorded as a failure of the provider
+    assert took < 10
 
 
 @pytest.mark.slow

@@ -49,6 +49,7 @@ class ApiClient:
     ) -> None:
         self.source = source
         self.retry = retry or RetryPolicy()
+        self._read_timeout, self._connect_timeout = timeout, min(timeout, 10.0)
         self._http = httpx.Client(
             base_url=base_url,
             headers={
@@ -57,7 +58,7 @@ class ApiClient:
                 "User-Agent": f"alertd/{__version__}",
                 **(headers or {}),
             },
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(self._read_timeout, connect=self._connect_timeout),
             follow_redirects=False,  # a redirect could carry the bearer token to another host
         )
         self._pause_until = 0.0  # set when the rate-limit budget is spent
@@ -76,8 +77,8 @@ class ApiClient:
         """GET and decode JSON, retrying what may pass; raises SourceError."""
         last = ""
         for attempt in range(self.retry.attempts):
-            lifecycle.beat()
             self._wait_for_rate_limit()
+            lifecycle.beat(allow=self._connect_timeout + self._read_timeout)  # a slow answer is not a hang
             wait: float | None = None
             try:
                 self.requests += 1
@@ -109,6 +110,7 @@ class ApiClient:
                 raise SourceError(f"{self.source}: response of {declared} bytes is larger than allowed")
             chunks, size = [], 0
             for chunk in response.iter_bytes():
+                lifecycle.beat(allow=self._read_timeout)  # a slow body is healthy while bytes come
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
                     raise SourceError(f"{self.source}: response larger than {MAX_BODY_BYTES} bytes")
