@@ -75,7 +75,7 @@ class Unit:
         return time.monotonic() - started
 
 
-def rules_text(api: str, hook: str, metrics_port: int, budgets: dict[str, Decimal], extra: str = "") -> str:
+def rules_text(api: str, hook: str, metrics_port: int, budgets: dict[str, Decimal]) -> str:
     lines = [
         "timezone: UTC",
         "sources:",
@@ -83,9 +83,8 @@ def rules_text(api: str, hook: str, metrics_port: int, budgets: dict[str, Decima
         "channels:",
         f"  ops: {hook}",
         f'metrics: {{listen: "127.0.0.1:{metrics_port}"}}',
-        "budgets:",
+        "budgets:" if budgets else "",
         *(f"  - {{name: {n}, amount: {a.quantize(Decimal('0.01'))}, period: month, notify: [ops]}}" for n, a in budgets.items()),
-        extra,
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -267,7 +266,7 @@ def test_a_broken_database_stops_the_daemon_with_a_logged_error_for_systemd_to_r
     usage = recent_usage(seed=33)
     rules = tmp_path / "rules.yaml"
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook, NotifySocket() as notify:
-        rules.write_text(rules_text(api.url, hook.url, closed_port(), {}).replace("budgets:\n", ""))
+        rules.write_text(rules_text(api.url, hook.url, closed_port(), {}))
         unit = Unit(rules, tmp_path, notify, watchdog_usec=10_000_000)
         try:
             notify.wait_for(
