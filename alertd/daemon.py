@@ -99,6 +99,7 @@ class Daemon:
         self.next_poll: dict[str, datetime] = {}
         self.source_errors: dict[str, str | None] = {}  # each source's last poll: its error, or None
         self.statuses: list[BudgetStatus] = []
+        self.channel_failing: dict[str, bool] = {}  # as of the channel's last cycle with attempts
         self._wake_read, self._wake_write = os.pipe()  # a signal makes it readable: the wait ends at once
         self._adopt(config)
 
@@ -163,12 +164,17 @@ class Daemon:
                 self.source_errors[outcome.source] = outcome.error
         if report.evaluation:
             self.statuses = report.evaluation.statuses
+        attempted: dict[str, bool] = {}  # a channel with any failed attempt this cycle is failing
+        for channel, outcome in report.deliveries.outcomes:
+            attempted[channel] = attempted.get(channel, False) or outcome != "sent"
+        self.channel_failing |= attempted
         if self.metrics:
             self.metrics.polled(report.polled, time.time())
             self.metrics.budgets(self.statuses)
             self.metrics.deliveries(report.deliveries.outcomes)
         upcoming = min(self.next_poll.values(), default=None)
-        self.notifier.status(status_line(self.source_errors, self.statuses, upcoming, self.config.tz))
+        failing = sorted(c for c, bad in self.channel_failing.items() if bad and c in self.config.channels)
+        self.notifier.status(status_line(self.source_errors, self.statuses, failing, upcoming, self.config.tz))
 
     def _reload(self) -> None:
         """Re-read the rules file; on any error keep running on the current one."""
@@ -222,7 +228,11 @@ class Daemon:
 
 
 def status_line(
-    source_errors: Mapping[str, str | None], statuses: Sequence[BudgetStatus], next_poll: datetime | None, tz: ZoneInfo
+    source_errors: Mapping[str, str | None],
+    statuses: Sequence[BudgetStatus],
+    failing_channels: Sequence[str],
+    next_poll: datetime | None,
+    tz: ZoneInfo,
 ) -> str:
     """The one line `systemctl status` shows, e.g. "3 sources ok, 2 of 4 budgets over 80%, next poll 12:15"."""
     failing = sorted(name for name, error in source_errors.items() if error)
@@ -233,6 +243,8 @@ def status_line(
     if statuses:
         over = sum(1 for s in statuses if s.percent >= WATCH_PERCENT)
         parts.append(f"{over} of {len(statuses)} budget{'' if len(statuses) == 1 else 's'} over {WATCH_PERCENT}%")
+    if failing_channels:
+        parts.append(f"delivery failing to {', '.join(failing_channels)}")
     if next_poll is not None:
         parts.append(f"next poll {next_poll.astimezone(tz):%H:%M}")
     return ", ".join(parts)

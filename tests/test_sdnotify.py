@@ -22,29 +22,31 @@ def budget(percent: int) -> BudgetStatus:
 
 
 @pytest.mark.parametrize(
-    ("errors", "percents", "next_poll", "expected"),
+    ("errors", "percents", "channels", "next_poll", "expected"),
     [
-        ({}, [], None, "0 sources ok"),
-        ({"nf": None}, [], NOW, "1 source ok, next poll 12:02"),
+        ({}, [], [], None, "0 sources ok"),
+        ({"nf": None}, [], [], NOW, "1 source ok, next poll 12:02"),
         (
             {"nf": None, "fr": None, "csv": None},
             [81, 80, 79],
+            [],
             NOW,
             "3 sources ok, 2 of 3 budgets over 80%, next poll 12:02",
         ),
         (
             {"nf": "HTTP 503", "fr": None, "aws": "timed out"},
             [120],
+            ["mail", "pager"],
             NOW,
-            "1 source ok, 2 failing (aws, nf), 1 of 1 budget over 80%, next poll 12:02",
+            "1 source ok, 2 failing (aws, nf), 1 of 1 budget over 80%, delivery failing to mail, pager, next poll 12:02",
         ),
     ],
 )
 def test_status_line(
-    errors: dict[str, str | None], percents: list[int], next_poll: datetime | None, expected: str
+    errors: dict[str, str | None], percents: list[int], channels: list[str], next_poll: datetime | None, expected: str
 ) -> None:
     statuses = [budget(p) for p in percents]
-    assert status_line(errors, statuses, next_poll, ZoneInfo("Europe/Berlin")) == expected
+    assert status_line(errors, statuses, channels, next_poll, ZoneInfo("Europe/Berlin")) == expected
 
 
 def test_messages_reach_an_abstract_socket() -> None:

@@ -281,3 +281,18 @@ def test_a_broken_database_stops_the_daemon_with_a_logged_error_for_systemd_to_r
     assert unit.process.returncode == 1, unit.log()
     assert "<2>alertd stopped on an unexpected error" in unit.lines
     assert all(re.match(r"<[0-7]>", line) for line in unit.lines), unit.log()  # the traceback too, line by line
+
+
+@pytest.mark.slow
+def test_the_status_names_a_channel_that_is_down(tmp_path: Path) -> None:
+    usage = recent_usage(seed=34)
+    rules = tmp_path / "rules.yaml"
+    down = f"json://127.0.0.1:{closed_port()}/hook?cto=1"
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, NotifySocket() as notify:
+        rules.write_text(rules_text(api.url, down, closed_port(), {"cloud": month_to_date(usage) / Decimal("0.85")}))
+        unit = Unit(rules, tmp_path, notify, watchdog_usec=10_000_000)
+        try:
+            notify.wait_for(lambda: any("delivery failing to ops" in f["STATUS"] for f in notify.having("STATUS")))
+        finally:
+            unit.stop()
+    assert unit.process.returncode == 0, unit.log()
