@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -40,14 +40,7 @@ from alertd.simulate._server import Fault  # noqa: E402
 from alertd.simulate.northflank import FakeNorthflank  # noqa: E402
 from tests.receivers import NotifySocket, Silent, closed_port, mailto_url  # noqa: E402
 from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage  # noqa: E402
-
-
-def wait(condition: Callable[[], object], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the daemon to get there")
-        time.sleep(0.02)
+from tests.test_daemon import wait_for as wait  # noqa: E402
 
 
 @contextmanager
