@@ -201,14 +201,22 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
             counts.outcomes[item.channel, "gave_up"] += 1
             continue
         groups.setdefault((item.channel, item.target), []).append(item)
-    for (channel, target), items in groups.items():
-        url = config.channels[channel][target].get_secret_value()
-        batches = [items] if len(items) > DIGEST_AFTER else [[item] for item in items]
-        for batch in batches:
+    work = [
+        (config.channels[channel][target].get_secret_value(), batch)
+        for (channel, target), items in groups.items()
+        for batch in ([items] if len(items) > DIGEST_AFTER else [[item] for item in items])
+    ]
+    tried = 0
+    try:
+        for url, batch in work:
             if lifecycle.stop_requested():
-                return counts  # the claims lapse, and the next start sends these
+                break
             lifecycle.beat(allow=DELIVERY_TIMEOUT)  # Apprise's own limit on one attempt
+            tried += 1
             _send(config, store, url, batch, now, counts)
+    finally:
+        # Cut short by a stop: what was not tried goes out at the next start, without waiting for its lease.
+        store.outbox.unclaim([item.id for _, rest in work[tried:] for item in rest], now, CLAIM_LEASE)
     return counts
 
 

@@ -39,6 +39,21 @@ def test_a_claim_is_taken_once_and_returns_after_its_lease(tmp_path: Path) -> No
     second.close()
 
 
+def test_claims_not_tried_are_given_back_and_only_those(tmp_path: Path) -> None:
+    lease = timedelta(seconds=30)
+    with Store(tmp_path / "a.db") as store:
+        for key in ("k1", "k2"):
+            store.outbox.enqueue(alert(key), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
+        first, second = store.outbox.due(NOW)
+        assert store.outbox.claim(first.id, NOW, lease) and store.outbox.claim(second.id, NOW, lease)
+        store.outbox.unclaim([second.id], NOW, lease)  # a stop came before it was tried
+        assert [d.id for d in store.outbox.due(NOW)] == [second.id]  # due at once, not after the lease
+        later = NOW + timedelta(minutes=1)
+        assert store.outbox.claim(second.id, later, lease)  # taken again, by whoever
+        store.outbox.unclaim([second.id], NOW, lease)  # an old claim's release does not touch the new one
+        assert [d.id for d in store.outbox.due(later)] == [first.id]  # its lease is over; second is still held
+
+
 def test_every_attempt_is_logged(tmp_path: Path) -> None:
     with Store(tmp_path / "a.db") as store:
         store.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)

@@ -237,7 +237,8 @@ def test_sigterm_during_a_hung_delivery_exits_within_ten_seconds_and_keeps_the_a
     rules = tmp_path / "rules.yaml"
     with FakeNorthflank(usage, token=NF_TOKEN) as api, Silent() as mail, NotifySocket() as notify:
         smtp = mailto_url(mail.port, "pw-canary-5521").replace("cto=2&rto=2", "cto=60&rto=60")
-        rules.write_text(rules_text(api.url, f'"{smtp}"', closed_port(), {"cloud": spent / Decimal("0.85")}))
+        budgets = {"cloud": spent / Decimal("0.85"), "gpu": spent / Decimal("0.9")}
+        rules.write_text(rules_text(api.url, f'"{smtp}"', closed_port(), budgets))
         unit = Unit(rules, tmp_path, notify, watchdog_usec=10_000_000)
         try:
             notify.wait_for(lambda: mail.connections)  # the alert is on its way to a mail server that never answers
@@ -246,7 +247,9 @@ def test_sigterm_during_a_hung_delivery_exits_within_ten_seconds_and_keeps_the_a
         assert unit.process.returncode == 0, unit.log()
         assert took < 10
     db = sqlite3.connect(unit.state / "alertd.db")
-    assert db.execute("SELECT status, attempts FROM deliveries").fetchall() == [("pending", 0)]  # sent at next start
+    rows = db.execute("SELECT status, attempts, next_attempt > ? FROM deliveries ORDER BY 3", (time.time(),)).fetchall()
+    # Both are sent at the next start: the one never tried at once, the cut one after its claim's lease.
+    assert rows == [("pending", 0, 0), ("pending", 0, 1)]
     assert "pw-canary-5521" not in unit.log()
 
 

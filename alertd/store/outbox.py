@@ -141,6 +141,14 @@ class Outbox:
             )
         return cursor.rowcount == 1
 
+    def unclaim(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
+        """Give back claims taken at `now` and not tried (a stop came first): due again at once."""
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE deliveries SET next_attempt = ? WHERE id = ? AND status = 'pending' AND next_attempt = ?",
+                [(now.timestamp(), i, (now + lease).timestamp()) for i in delivery_ids],
+            )
+
     def mark_sent(self, delivery_id: int, now: datetime, told: Sequence[int] = ()) -> None:
         """A successful attempt; `told` are given-up deliveries whose failure this message reported."""
         with self.conn:
