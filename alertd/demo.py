@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alertd import config as configuration
 from alertd.daemon import run_cycle
@@ -24,6 +25,18 @@ from alertd.store import Store
 
 HOUR = 3600
 SPIKE = Decimal(6)  # a GPU job left running multiplies CPU and GPU spend over the last day
+# A forecast alert waits for a tenth of its period, and near the end too little is left to project.
+FORECAST_SHOWS = (0.12, 0.8)
+ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def forecast_period(now: datetime, tz: ZoneInfo, candidates: tuple[str, ...] = ("month", "week", "day")) -> str | None:
+    """The first of `candidates` that `now` is far enough into for a forecast alert to show, if any."""
+    for period in candidates:
+        start, end = period_bounds(period, now, tz)
+        if FORECAST_SHOWS[0] <= (now - start) / (end - start) <= FORECAST_SHOWS[1]:
+            return period
+    return None
 
 
 def run() -> int:
@@ -37,14 +50,20 @@ def run() -> int:
     token = f"demo-{secrets.token_hex(8)}"
     month_to_date = northflank_dollars(usage, int(month_start.timestamp()))
     today = northflank_dollars(usage, int(period_bounds("day", now, UTC)[0].timestamp()))
+    period = forecast_period(now, ZoneInfo("UTC"))
+    cloud = period or "month"
+    cloud_to_date = northflank_dollars(usage, int(period_bounds(cloud, now, UTC)[0].timestamp()))
 
     with FakeNorthflank(usage, token=token) as api, tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
         rules = Path(tmp) / "rules.yaml"
-        rules.write_text(_rules(api.url, token, month_to_date, today), encoding="utf-8")
+        rules.write_text(_rules(api.url, token, cloud, cloud_to_date, month_to_date, today), encoding="utf-8")
         cfg = configuration.load(rules, {}).config
         register(*cfg.secrets())
         print(f"alertd demo: a simulated Northflank API on {api.url} with {hours} hours of usage")
-        print(f"(month to date {format_money(_micros(month_to_date), 'USD')}, and a runaway GPU job in the last day)\n")
+        print(f"(month to date {format_money(_micros(month_to_date), 'USD')}, and a runaway GPU job in the last day)")
+        if period is None:
+            print("(no forecast alert now: one waits for a tenth of its period and needs enough of it left to project)")
+        print()
         store = Store(Path(tmp) / "alertd.db")
         try:
             first = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
@@ -80,9 +99,9 @@ def _round_up(amount: Decimal, unit: Decimal = Decimal(1)) -> Decimal:
     return amount.quantize(unit, rounding=ROUND_CEILING)
 
 
-def _rules(url: str, token: str, month_to_date: Decimal, today: Decimal) -> str:
+def _rules(url: str, token: str, cloud: str, cloud_to_date: Decimal, month_to_date: Decimal, today: Decimal) -> str:
     """Budgets sized against the simulated spend, so that each shows one behaviour."""
-    crossed = _round_up(month_to_date / Decimal("0.85"))  # 85% spent: one alert, for 80%
+    crossed = _round_up(cloud_to_date / Decimal("0.85"), Decimal("0.01"))  # 85% spent: one alert, for 80%
     far = _round_up(month_to_date * 4)  # far away: says nothing
     # Today's spike: 130%. In cents, since just after midnight today is a few dollars.
     daily = _round_up(today / Decimal("1.3"), Decimal("0.01"))
@@ -96,9 +115,9 @@ sources:
 channels:
   terminal: console://
 budgets:
-  - name: monthly-cloud
+  - name: {ADJECTIVES[cloud]}-cloud
     amount: {crossed}
-    period: month
+    period: {cloud}
     thresholds: [50, 80, 100]
     forecast: [100]
     notify: [terminal]

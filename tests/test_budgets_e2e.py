@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from alertd import config as configuration
 from alertd.cycle import statuses
+from alertd.demo import forecast_period
 from alertd.money import format_money
 from alertd.simulate.northflank import FakeNorthflank
 from alertd.simulate.spend import northflank_hours
@@ -25,7 +27,7 @@ def cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def rules(url: str, hook: str, tz: str, budgets: str = "") -> str:
+def rules(url: str, hook: str, tz: str, period: str, budgets: str = "") -> str:
     return f"""
 timezone: {tz}
 database: costs.db
@@ -34,7 +36,7 @@ sources:
 channels:
   slack: {hook}
 budgets:
-  - {{name: probe, amount: 1, period: month, thresholds: [1000000], notify: [slack]}}
+  - {{name: probe, amount: 1, period: {period}, thresholds: [1000000], notify: [slack]}}
 {budgets}"""
 
 
@@ -44,8 +46,11 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
     now = datetime.now(UTC)
     hour = int(now.timestamp()) // HOUR * HOUR
     usage = northflank_hours(hour - 70 * 24 * HOUR, 70 * 24 + 1, seed=21)
+    # A period far enough in for a forecast alert, with enough left to project: a month, else a week, ...
+    period = forecast_period(now, ZoneInfo(tz), ("month", "week", "quarter", "year", "day"))
+    assert period is not None, "no calendar period is far enough in for a forecast right now (a few hours a year)"
     with FakeNorthflank(usage, token=TOKEN) as api, Webhook() as hook:
-        path = write("rules.yaml", rules(api.url, hook.url, tz))
+        path = write("rules.yaml", rules(api.url, hook.url, tz, period))
         assert run_cli("backfill", "-c", str(path)).returncode == 0
         # Size the budgets against what the store holds now, with alertd's own arithmetic.
         cfg = configuration.load(path, {}).config
@@ -55,14 +60,14 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
         spent = Decimal(probe.spent) / 10**6
         assert probe.forecast is not None
         projected = Decimal(probe.forecast.projected) / 10**6
-        assert projected > spent * Decimal("1.01"), "too close to the month's end to test a forecast"
+        assert projected > spent * Decimal("1.01"), (spent, projected)
         budgets = f"""
-  - {{name: at-80-1, amount: {cents(spent / Decimal("0.801"))}, period: month, notify: [slack]}}
-  - {{name: at-79-9, amount: {cents(spent / Decimal("0.799"))}, period: month, notify: [slack]}}
-  - {{name: forecast, amount: {cents((spent + projected) / 2)}, period: month, thresholds: [100], forecast: [100], notify: [slack]}}
-  - {{name: far-away, amount: {cents(spent * 10)}, period: month, forecast: [100], notify: [slack]}}
+  - {{name: at-80-1, amount: {cents(spent / Decimal("0.801"))}, period: {period}, notify: [slack]}}
+  - {{name: at-79-9, amount: {cents(spent / Decimal("0.799"))}, period: {period}, notify: [slack]}}
+  - {{name: forecast, amount: {cents((spent + projected) / 2)}, period: {period}, thresholds: [100], forecast: [100], notify: [slack]}}
+  - {{name: far-away, amount: {cents(spent * 10)}, period: {period}, forecast: [100], notify: [slack]}}
 """
-        path = write("rules.yaml", rules(api.url, hook.url, tz, budgets))
+        path = write("rules.yaml", rules(api.url, hook.url, tz, period, budgets))
 
         first = run_cli("check", "-c", str(path))
         assert first.returncode == 0, first.stderr
@@ -72,8 +77,8 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
         assert "at-79-9" in " ".join(titles) and "50%" in next(t for t in titles if "at-79-9" in t)
         assert any("forecast" in t and "100%" in t for t in titles)
         assert not any("far-away" in t or "probe" in t for t in titles)
-        month_to_date = format_money(probe.spent, "USD")
-        assert all(month_to_date in post["message"] for post in hook.posts), month_to_date
+        so_far = format_money(probe.spent, "USD")
+        assert all(so_far in post["message"] for post in hook.posts), so_far
 
         second = run_cli("check", "-c", str(path))
         assert second.returncode == 0, second.stderr

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.config import Config
+from alertd.demo import forecast_period
 from alertd.rules.periods import history_start, period_bounds, previous_period_start
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -59,3 +60,16 @@ def test_history_start_covers_the_longest_rule() -> None:
     )
     # The anomaly rule reads its baseline plus two months (to know what recurs monthly).
     assert history_start(cfg, now) == utc("2026-03-04T12:00")
+
+
+@pytest.mark.parametrize(
+    ("now", "period"),
+    [
+        (datetime(2026, 11, 22, 1, tzinfo=UTC), "month"),  # 70% through November
+        (datetime(2026, 12, 1, 1, tzinfo=UTC), "week"),  # a Tuesday: the month is hours old
+        (datetime(2026, 11, 30, 18, tzinfo=UTC), "day"),  # a Monday evening at the month's end
+        (datetime(2027, 2, 1, 1, tzinfo=UTC), None),  # Monday 1 February, 01:00: all three too young
+    ],
+)
+def test_the_demo_forecasts_over_a_period_far_enough_in(now: datetime, period: str | None) -> None:
+    assert forecast_period(now, ZoneInfo("UTC")) == period
