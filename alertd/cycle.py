@@ -235,7 +235,7 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
         failures = store.outbox.untold_failures(other_than=first.channel)
         message, told = _with_failures(message, failures), [f[0] for f in failures]
     severity = max((i.severity for i in items), key=SEVERITIES.index)
-    with lifecycle.cuttable(after=lifecycle.GRACE):  # cut only a send still hanging after a stop's grace
+    with lifecycle.cuttable(grace=True):  # cut only a send still hanging after a stop's grace
         outcome = deliver_one(url, message, severity=severity)
     for item in items:
         if outcome.ok:

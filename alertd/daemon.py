@@ -86,18 +86,16 @@ class Daemon:
         config: Config,
         store: Store,
         *,
-        reload: Callable[[], Config] | None = None,
-        notifier: Notifier | None = None,
+        reload: Callable[[], Config],
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.reload = reload  # loads and validates the rules file again; raises ConfigError
-        self.notifier = notifier or Notifier()
+        self.notifier = Notifier()
         self.metrics = metrics
         self.reload_requested = False
         self.next_poll: dict[str, datetime] = {}
-        self.source_errors: dict[str, str | None] = {}  # each source's last poll: its error, or None
         self.statuses: list[BudgetStatus] = []
         self.channel_failing: dict[str, bool] = {}  # as of the channel's last cycle with attempts
         self._wake_read, self._wake_write = os.pipe()  # a signal makes it readable: the wait ends at once
@@ -107,11 +105,10 @@ class Daemon:
         """Take `config`: schedules from the fetch log, as a fresh start would make them."""
         self.config = config
         now = datetime.now(UTC)
-        self.next_poll, self.source_errors = {}, {}
+        self.next_poll = {}
         for source in config.sources:
             last = self.store.last_fetch(source.name)
             self.next_poll[source.name] = utc(last.started) + source.every if last else now
-            self.source_errors[source.name] = last.error if last and last.status == "error" else None
             ok = self.store.last_fetch(source.name, status="ok")
             if self.metrics and ok and ok.finished:
                 self.metrics.source_ok(source.name, ok.finished)
@@ -159,9 +156,6 @@ class Daemon:
         for name in due:
             self.next_poll[name] = now + self.config.source(name).every
         report = run_cycle(self.config, self.store, due, now)
-        for outcome in report.polled:
-            if not outcome.skipped:
-                self.source_errors[outcome.source] = outcome.error
         if report.evaluation:
             self.statuses = report.evaluation.statuses
         attempted: dict[str, bool] = {}  # a channel with any failed attempt this cycle is failing
@@ -174,13 +168,16 @@ class Daemon:
             self.metrics.deliveries(report.deliveries.outcomes)
         upcoming = min(self.next_poll.values(), default=None)
         failing = sorted(c for c, bad in self.channel_failing.items() if bad and c in self.config.channels)
-        self.notifier.status(status_line(self.source_errors, self.statuses, failing, upcoming, self.config.tz))
+        errors = {s.name: self._last_error(s.name) for s in self.config.sources}
+        self.notifier.status(status_line(errors, self.statuses, failing, upcoming, self.config.tz))
+
+    def _last_error(self, source: str) -> str | None:
+        last = self.store.last_fetch(source)
+        return last.error if last and last.status == "error" else None
 
     def _reload(self) -> None:
         """Re-read the rules file; on any error keep running on the current one."""
         self.reload_requested = False
-        if self.reload is None:
-            return
         self.notifier.reloading()
         try:
             config = self.reload()

@@ -27,7 +27,7 @@ HOUR = 3600
 SPIKE = Decimal(6)  # a GPU job left running multiplies CPU and GPU spend over the last day
 # A forecast alert waits for a tenth of its period, and near the end too little is left to project.
 FORECAST_SHOWS = (0.12, 0.8)
-ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def forecast_period(now: datetime, tz: ZoneInfo, candidates: tuple[str, ...] = ("month", "week", "day")) -> str | None:

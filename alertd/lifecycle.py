@@ -20,7 +20,7 @@ TICK = 1.0  # the longest a sleep goes without a beat
 _last_beat = time.monotonic()
 _quiet_until = 0.0  # the loop may go without a beat until then: it waits on something with a timeout
 _stop_requested = False
-_section: float | None = None  # inside a cuttable section: after how many seconds of a stop it may be cut
+_section: bool | None = None  # inside a cuttable section: whether a stop cuts it at once (else after GRACE)
 
 
 class Stopped(BaseException):
@@ -53,7 +53,7 @@ def request_stop() -> None:
     """Called from the signal handler (on the main thread, like the code it interrupts)."""
     global _stop_requested
     _stop_requested = True
-    if _section == 0:
+    if _section:
         raise Stopped
     signal.signal(signal.SIGALRM, _cut_late)
     signal.setitimer(signal.ITIMER_REAL, GRACE)
@@ -65,13 +65,13 @@ def _cut_late(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def cuttable(after: float = 0.0) -> Iterator[None]:
-    """A step that a stop request may cut short, `after` seconds past the request (0: at once).
+def cuttable(grace: bool = False) -> Iterator[None]:
+    """A step that a stop request may cut short: at once, or with `grace` only GRACE seconds after it.
     Only for steps that write nothing: the cut leaves what they did unrecorded, to be done again."""
     global _section
-    previous, _section = _section, after
+    previous, _section = _section, not grace
     try:
-        if _stop_requested and after == 0:
+        if _stop_requested and not grace:
             raise Stopped
         yield
     finally:
