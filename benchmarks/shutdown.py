@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from alertd.simulate._server import Fault  # noqa: E402
 from alertd.simulate.northflank import FakeNorthflank  # noqa: E402
+from tests.conftest import wait_for as wait  # noqa: E402
 from tests.receivers import NotifySocket, Silent, closed_port, mailto_url  # noqa: E402
 from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage  # noqa: E402
-from tests.test_daemon import wait_for as wait  # noqa: E402
 
 
 @contextmanager

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20, context: Callable[[], object] = str) -> None:
+    """Poll `condition` until it holds; on timeout fail, saying `context()` (what was seen so far)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting {context()}".rstrip())
+        time.sleep(0.05)

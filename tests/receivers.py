@@ -20,6 +20,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.conftest import wait_for
+
 
 class Webhook:
     """Collects JSON posts; answers `fail_next` of them with 503 first."""
@@ -164,11 +166,7 @@ class NotifySocket:
         return [f for t, f in self.messages if t >= since and key in f and (value is None or f[key] == value)]
 
     def wait_for(self, condition: Callable[[], object], timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; messages so far: {[f for _, f in self.messages][-10:]}")
-            time.sleep(0.05)
+        wait_for(condition, timeout, lambda: f"; messages so far: {[f for _, f in self.messages][-10:]}")
 
     def __enter__(self) -> NotifySocket:
         return self

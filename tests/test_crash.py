@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from alertd.simulate.northflank import FakeNorthflank
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wait_for
 from tests.receivers import Webhook
 from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage
-from tests.test_daemon import start, wait_for
+from tests.test_daemon import start
 
 SHARES = ("0.55", "0.65", "0.85", "0.95", "1.05", "1.25")  # of each budget's amount: one alert each
 

@@ -7,14 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from alertd.simulate.northflank import FakeNorthflank
+from tests.conftest import wait_for
 from tests.receivers import Webhook
 from tests.test_check_e2e import NF_TOKEN, month_to_date, one_budget_rules, recent_usage
 
@@ -28,14 +27,6 @@ def start(rules: Path) -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.1)
 
 
 def polls(db: Path, source: str = "%") -> int:
