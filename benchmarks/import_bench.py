@@ -35,10 +35,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import Any
 
 from _common import alertd_command, clean_env, fresh
 
@@ -128,40 +129,33 @@ def dataset(workdir: Path, hours: int, items: int, seed: int) -> tuple[Path, int
 
 def baseline(csv_path: Path, db: Path) -> int:
     """The bare minimum: parse, Decimal, one keyed executemany in one transaction, WAL."""
-    fresh(db)
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(_BASELINE_TABLE)
-        with open(csv_path, newline="", encoding="utf-8") as handle, conn:
-            reader = csv.reader(handle)
-            next(reader)
-            rows = conn.executemany(
-                "INSERT INTO costs VALUES (?, ?, ?, ?)",
-                ((SOURCE, r[0], r[1], str(Decimal(r[2]))) for r in reader),
-            ).rowcount
-    finally:
-        conn.close()
-    return rows
+    return _bare_insert(
+        csv_path, db, _BASELINE_TABLE, lambda rows: ((SOURCE, r[0], r[1], str(Decimal(r[2]))) for r in rows)
+    )
 
 
 def strict_baseline(csv_path: Path, db: Path) -> int:
     """A stricter bare minimum, closer to what alertd stores: integer unix time (parsed once per
     hour) and integer micro-units in a WITHOUT ROWID table. Informational; not the target's."""
+    return _bare_insert(csv_path, db, _STRICT_TABLE, _strict_rows)
+
+
+def _bare_insert(
+    csv_path: Path, db: Path, table: str, to_rows: Callable[[Iterator[list[str]]], Iterable[tuple[Any, ...]]]
+) -> int:
+    """One executemany of the CSV's rows (as `to_rows` makes them) into a fresh WAL database."""
     fresh(db)
     conn = sqlite3.connect(db)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(_STRICT_TABLE)
+        conn.execute(table)
         with open(csv_path, newline="", encoding="utf-8") as handle, conn:
             reader = csv.reader(handle)
             next(reader)
-            rows = conn.executemany("INSERT INTO costs VALUES (?, ?, ?, ?)", _strict_rows(reader)).rowcount
+            return conn.executemany("INSERT INTO costs VALUES (?, ?, ?, ?)", to_rows(reader)).rowcount
     finally:
         conn.close()
-    return rows
 
 
 def _strict_rows(reader: Iterator[list[str]]) -> Iterator[tuple[str, int, str, int]]:
