@@ -270,6 +270,25 @@ def test_defaults_fill_what_rules_leave_out(write) -> None:
     assert (c.notify, c.cooldown, c.send_resolved) == (("chat",), timedelta(hours=3), True)
 
 
+def test_defaults_min_impact_is_one_floor_for_every_anomaly(write) -> None:
+    path = write(
+        "rules.yaml",
+        """
+        channels: {chat: "json://127.0.0.1:9/a"}
+        defaults: {notify: [chat], min_impact: "12.50"}
+        anomalies:
+          - {name: a}
+          - {name: b, min_impact: 0}
+        """,
+    )
+    a, b = config.load(path, {}).config.anomalies
+    assert (a.min_impact, b.min_impact) == (Decimal("12.50"), Decimal(0))
+    unset = write("unset.yaml", 'channels: {chat: "json://127.0.0.1:9/a"}\nanomalies: [{name: c, notify: [chat]}]\n')
+    assert config.load(unset, {}).config.anomalies[0].min_impact is None  # the documented default applies later
+    bad = write("bad.yaml", "defaults: {min_impact: lots}\n")
+    assert errors_of(bad) == [f"{bad}:1:24: defaults.min_impact: 'lots' is not an amount (write 2000 or 1999.99)"]
+
+
 def test_unknown_channels_in_defaults_and_severity_routes_are_reported(write) -> None:
     path = write(
         "rules.yaml",

@@ -1,0 +1,75 @@
+"""The rules file: YAML + environment → a validated, frozen Config.
+
+Every problem is reported as `FILE:LINE:COL: message`, all of them at once. Positions come
+from ruamel.yaml's round-trip loader; validation is pydantic, whose error locations are
+mapped back onto the YAML nodes.
+"""
+
+from alertd.config.errors import ConfigError
+from alertd.config.loader import DEFAULT_PATHS, Loaded, find_config, load
+from alertd.config.models import (
+    Anomaly,
+    Budget,
+    Config,
+    Defaults,
+    Delivery,
+    Metrics,
+    Monitoring,
+    Period,
+    TemplateSpec,
+    Weekday,
+)
+from alertd.config.sources import (
+    FRIENDLI_MIN_EVERY,
+    CsvSource,
+    FriendliSource,
+    NorthflankSource,
+    Source,
+    stale_after_of,
+)
+from alertd.config.values import (
+    SEVERITIES,
+    Amount,
+    ChannelUrls,
+    Duration,
+    Name,
+    Notify,
+    Percent,
+    Severity,
+    parse_duration,
+    route,
+)
+
+__all__ = [
+    "DEFAULT_PATHS",
+    "FRIENDLI_MIN_EVERY",
+    "SEVERITIES",
+    "Amount",
+    "Anomaly",
+    "Budget",
+    "ChannelUrls",
+    "Config",
+    "ConfigError",
+    "CsvSource",
+    "Defaults",
+    "Delivery",
+    "Duration",
+    "FriendliSource",
+    "Loaded",
+    "Metrics",
+    "Monitoring",
+    "Name",
+    "NorthflankSource",
+    "Notify",
+    "Percent",
+    "Period",
+    "Severity",
+    "Source",
+    "TemplateSpec",
+    "Weekday",
+    "find_config",
+    "load",
+    "parse_duration",
+    "route",
+    "stale_after_of",
+]

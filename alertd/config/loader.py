@@ -1,0 +1,86 @@
+"""Finding and loading the rules file: read, substitute, validate, cross-check, resolve paths."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from alertd.config.checks import cross_check
+from alertd.config.errors import ConfigError
+from alertd.config.explain import explain
+from alertd.config.models import Config
+from alertd.config.sources import CsvSource
+from alertd.config.yaml_tree import parse_yaml, plain, substitute
+
+DEFAULT_PATHS = (Path("rules.yaml"), Path("/etc/alertd/rules.yaml"))
+
+
+def find_config(explicit: str | None, env: Mapping[str, str]) -> Path:
+    """`-c FILE`, else `$ALERTD_CONFIG`, else ./rules.yaml, else /etc/alertd/rules.yaml."""
+    if explicit:
+        return Path(explicit)
+    if env.get("ALERTD_CONFIG"):
+        return Path(env["ALERTD_CONFIG"])
+    for candidate in DEFAULT_PATHS:
+        if candidate.exists():
+            return candidate
+    tried = ", ".join(str(p) for p in DEFAULT_PATHS)
+    raise ConfigError([f"no config file: tried {tried}; pass -c FILE or set ALERTD_CONFIG"])
+
+
+@dataclass(frozen=True)
+class Loaded:
+    config: Config
+    path: Path
+    missing_env: tuple[str, ...]  # only non-empty when missing variables were allowed
+
+
+def load(path: Path, env: Mapping[str, str] | None = None, *, allow_missing_env: bool = False) -> Loaded:
+    """Read, substitute `${VAR}`, validate. Raises ConfigError with every problem found."""
+    env = os.environ if env is None else env
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{where}: cannot read: {exc.strerror or exc}"]) from None
+    tree = parse_yaml(text, where)
+    if tree is None:
+        tree = {}
+    if not isinstance(tree, dict):
+        raise ConfigError([f"{where}:1:1: the file must be a mapping of keys (timezone, sources, ...)"])
+    errors: list[str] = []
+    missing: list[str] = []
+    substitute(tree, (), env, where, errors, missing, allow_missing_env)
+    try:
+        config = Config.model_validate(plain(tree))
+    except ValidationError as exc:
+        errors += [explain(err, tree, where) for err in exc.errors()]
+    errors += cross_check(tree, where)
+    if errors:
+        raise ConfigError(sorted(errors, key=_line_col))
+    return Loaded(_resolve_paths(config, path.parent, env), path, tuple(dict.fromkeys(missing)))
+
+
+def _line_col(error: str) -> tuple[int, int]:
+    match = re.match(r".*?:(\d+):(\d+): ", error)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _resolve_paths(config: Config, base: Path, env: Mapping[str, str]) -> Config:
+    """Relative paths in the file are relative to the file; the database has a default."""
+    sources = tuple(
+        s.model_copy(update={"path": base / s.path}) if isinstance(s, CsvSource) and not s.path.is_absolute() else s
+        for s in config.sources
+    )
+    if config.database is not None:
+        database = config.database if config.database.is_absolute() else base / config.database
+    elif env.get("STATE_DIRECTORY"):
+        database = Path(env["STATE_DIRECTORY"].split(":")[0]) / "alertd.db"
+    else:
+        database = Path("alertd.db")
+    return config.model_copy(update={"sources": sources, "database": database})
