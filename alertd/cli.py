@@ -349,7 +349,7 @@ def _config_and_store(args: argparse.Namespace, *, must_exist: bool = False) -> 
     if must_exist and not Path(path).exists():
         raise Failed(f"no database at {path}: run `alertd backfill` first")
     try:
-        return cfg, Store(Path(path))
+        return cfg, Store(Path(path), cfg.tz)
     except StoreError as exc:
         raise Failed(str(exc)) from None
 

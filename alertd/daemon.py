@@ -50,8 +50,11 @@ class CycleReport:
         return not failed and self.deliveries.failed == 0 and self.deliveries.gave_up == 0
 
 
-def run_cycle(config: Config, store: Store, names: list[str], now: datetime) -> CycleReport:
-    """Poll the named sources, evaluate when anything was polled, deliver what is due."""
+def run_cycle(
+    config: Config, store: Store, names: list[str], now: datetime, *, everything: bool = False
+) -> CycleReport:
+    """Poll the named sources, evaluate when anything was polled, deliver what is due.
+    `everything`: evaluate every budget, not only those that may have news."""
     report = CycleReport(polled=ingest.poll(config, store, names, now))
     for outcome in report.polled:
         if outcome.error:
@@ -61,7 +64,7 @@ def run_cycle(config: Config, store: Store, names: list[str], now: datetime) -> 
         else:
             log.info("poll %s: %d rows, %d new or revised", outcome.source, outcome.rows, outcome.changed)
     if any(not o.skipped for o in report.polled) or not names:
-        report.evaluation = cycle.evaluate(config, store, now)
+        report.evaluation = cycle.evaluate(config, store, now, everything=everything)
     report.deliveries = cycle.deliver(config, store, now)
     if report.ok and config.monitoring.heartbeat_url is not None:
         _heartbeat(config.monitoring.heartbeat_url.get_secret_value())
@@ -96,7 +99,7 @@ class Daemon:
         self.metrics = metrics
         self.reload_requested = False
         self.next_poll: dict[str, datetime] = {}
-        self.statuses: list[BudgetStatus] = []
+        self.statuses: dict[str, BudgetStatus] = {}  # per budget, as of its last evaluation
         self.channel_failing: dict[str, bool] = {}  # as of the channel's last cycle with attempts
         self._wake_read, self._wake_write = os.pipe()  # a signal makes it readable: the wait ends at once
         self._adopt(config)
@@ -155,21 +158,29 @@ class Daemon:
         due = [name for name, at in self.next_poll.items() if at <= now]
         for name in due:
             self.next_poll[name] = now + self.config.source(name).every
-        report = run_cycle(self.config, self.store, due, now)
+        # The first cycle after a start or a reload evaluates every budget, so that STATUS and the
+        # metrics know them all; later ones only those that may have news.
+        known = {b.name for b in self.config.budgets}
+        report = run_cycle(self.config, self.store, due, now, everything=not known <= set(self.statuses))
         if report.evaluation:
-            self.statuses = report.evaluation.statuses
+            self.statuses = {
+                name: s
+                for name, s in (self.statuses | {s.rule: s for s in report.evaluation.statuses}).items()
+                if name in known
+            }
         attempted: dict[str, bool] = {}  # a channel with any failed attempt this cycle is failing
         for channel, outcome in report.deliveries.outcomes:
             attempted[channel] = attempted.get(channel, False) or outcome != "sent"
         self.channel_failing |= attempted
         if self.metrics:
             self.metrics.polled(report.polled, time.time())
-            self.metrics.budgets(self.statuses)
+            self.metrics.budgets(self.statuses.values())
             self.metrics.deliveries(report.deliveries.outcomes)
         upcoming = min(self.next_poll.values(), default=None)
         failing = sorted(c for c, bad in self.channel_failing.items() if bad and c in self.config.channels)
         errors = {s.name: self._last_error(s.name) for s in self.config.sources}
-        self.notifier.status(status_line(errors, self.statuses, failing, upcoming, self.config.tz))
+        statuses = list(self.statuses.values())
+        self.notifier.status(status_line(errors, statuses, failing, upcoming, self.config.tz))
 
     def _last_error(self, source: str) -> str | None:
         last = self.store.last_fetch(source)

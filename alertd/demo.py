@@ -64,7 +64,7 @@ def run() -> int:
         if period is None:
             print("(no forecast alert now: one waits for a tenth of its period and needs enough of it left to project)")
         print()
-        store = Store(Path(tmp) / "alertd.db")
+        store = Store(Path(tmp) / "alertd.db", cfg.tz)
         try:
             first = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
             print()

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 
 from alertd import lifecycle
 from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
-from alertd.model import Window, utc
+from alertd.model import FetchResult, Window, utc
 from alertd.redact import redact
 from alertd.rules.periods import history_start
-from alertd.sources import SourceError, build
+from alertd.sources import Source, SourceError, build
+from alertd.sources.csvfile import CsvFeed
 from alertd.sources.http import RetryPolicy
 from alertd.store import Store
 
@@ -77,8 +78,7 @@ def backfill(
             for chunk in window.split(int(source.backfill_chunk.total_seconds())):
                 started = time.time()
                 try:
-                    with lifecycle.cuttable():  # a fetch writes nothing: a stop may cut it
-                        result = source.fetch(chunk)
+                    result = _fetch(source, store, chunk)
                 except SourceError as exc:
                     error = redact(str(exc))
                     store.record_failure(name, kind, chunk, started, error)
@@ -92,6 +92,16 @@ def backfill(
             source.close()
         outcomes.append(Outcome(name, rows, changed, fetches, error, seconds=time.monotonic() - clock))
     return outcomes
+
+
+def _fetch(source: Source, store: Store, window: Window) -> FetchResult:
+    """One fetch; a CSV feed reads on from the file state stored with its last successful read."""
+    if isinstance(source, CsvFeed):
+        previous = store.files.get(source.name)
+        with lifecycle.cuttable():  # a fetch writes nothing: a stop may cut it
+            return source.fetch(window, previous)
+    with lifecycle.cuttable():
+        return source.fetch(window)
 
 
 def poll_window(

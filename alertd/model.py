@@ -55,15 +55,35 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class FileState:
+    """What a CSV feed knew of its file after a successful read, so the next poll reads only
+    what changed (see `alertd.sources.csvfile.CsvFeed`)."""
+
+    path: str
+    inode: int
+    size: int  # st_size and st_mtime_ns, taken before the read
+    mtime_ns: int
+    offset: int  # bytes read: through the last complete line
+    digest: str  # blake2b of those bytes
+    last_bucket: int | None  # the largest bucket start of any row read, in the window or not
+    beyond: int | None  # the smallest bucket start of a row read that was past the window's end
+    window_start: int  # the window the rows were kept from
+    window_end: int
+    reader: str  # the currency and bucket length rows were read with
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """What one fetch of one window returned.
 
     `complete_buckets` means each bucket in `records` is stated in full: a line item stored
-    earlier for such a bucket but absent now was revised to zero by the provider.
+    earlier for such a bucket but absent now was revised to zero by the provider. `file` is a
+    CSV feed's new file state, stored with the records.
     """
 
     records: list[CostRecord]
     complete_buckets: bool
+    file: FileState | None = None
 
 
 def utc(ts: float) -> datetime:
@@ -171,17 +191,33 @@ class SeriesState:
 
 
 @dataclass(frozen=True, slots=True)
+class AnomalyDigest:
+    """The events a rule's first look at existing history found still open: one message, not one
+    per series (a backfill or a new rule would otherwise flood the channel)."""
+
+    rule: str
+    currency: str
+    now: datetime
+    events: tuple[AnomalyStatus, ...]  # largest excess first
+
+    @property
+    def event_start(self) -> datetime:
+        return min(e.event_start for e in self.events)
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A decision to tell someone something. `key` is unique per thing worth saying once."""
 
     key: str
     rule: str
-    kind: str  # budget (crossed), forecast (will cross), anomaly, resolved, stale (a blind spot), recovered
+    # budget (crossed), forecast (will cross), anomaly, resolved, anomaly-digest, stale (a blind spot), recovered
+    kind: str
     threshold: Decimal | None  # percent of the budget amount; None for anomalies
     severity: str  # info, warning, critical
     repeat: int  # 0 for the first message, n for the n-th reminder
     notify: tuple[str, ...]  # channel names
-    status: BudgetStatus | AnomalyStatus | SourceStatus
+    status: BudgetStatus | AnomalyStatus | AnomalyDigest | SourceStatus
 
     @property
     def period_start(self) -> datetime:
@@ -189,7 +225,7 @@ class Alert:
         status = self.status
         if isinstance(status, BudgetStatus):
             return status.period_start
-        return status.event_start if isinstance(status, AnomalyStatus) else status.blind_since
+        return status.event_start if isinstance(status, AnomalyStatus | AnomalyDigest) else status.blind_since
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from alertd.money import decimal_string, format_money
 from alertd.store import Store
 
 KEYS = ("source", "line_item", "day", "month")
+EPOCH = date(1970, 1, 1).toordinal()
 
 
 class ReportError(Exception):
@@ -64,27 +65,27 @@ def build_report(
     tz: ZoneInfo,
     currency: str,
 ) -> Report:
+    """Whole local days come summed from the rollup; only the cut days at either end from cost rows."""
     unknown = [k for k in keys if k not in KEYS]
     if unknown:
         raise ReportError(f"unknown --by key(s) {', '.join(unknown)}; choose from {', '.join(KEYS)}")
     start, end = int(since.timestamp()), int(until.timestamp())
-    found = store.currencies(start, end)
-    if [c for c in found if c != currency]:
-        raise ReportError(f"stored costs are in {', '.join(found)}; the config's currency is {currency}")
-    by_time = "day" in keys or "month" in keys
-    columns = [k for k in ("source", "line_item") if k in keys] + (["bucket_start"] if by_time else [])
-    labels: dict[int, tuple[str, str]] = {}  # bucket start → (day, month), computed once each
+    by_day = "day" in keys or "month" in keys
+    labels: dict[int, tuple[str, str]] = {}  # local day → (day, month), computed once each
     sums: dict[tuple[str, ...], int] = defaultdict(int)
+    found: set[str] = set()
     total = 0
-    for row in store.spend(start, end, columns):
-        *groups, amount = row
-        named = dict(zip(columns, groups, strict=True))
-        if by_time:
-            bucket = named.pop("bucket_start")
-            if bucket not in labels:
-                local = datetime.fromtimestamp(bucket, UTC).astimezone(tz)
-                labels[bucket] = (local.strftime("%Y-%m-%d"), local.strftime("%Y-%m"))
-            named["day"], named["month"] = labels[bucket]
-        sums[tuple(str(named[k]) for k in keys)] += amount
+    for source, item, day, row_currency, amount in store.sums.totals(start, end, by_day=by_day):
+        found.add(row_currency)
+        named = {"source": source, "line_item": item}
+        if day is not None:
+            if day not in labels:
+                local = date.fromordinal(EPOCH + day)
+                labels[day] = (local.isoformat(), local.strftime("%Y-%m"))
+            named["day"], named["month"] = labels[day]
+        sums[tuple(named[k] for k in keys)] += amount
         total += amount
-    return Report(currency, since.astimezone(tz), until.astimezone(tz), keys, sorted(sums.items()), total)
+    if [c for c in found if c != currency]:
+        raise ReportError(f"stored costs are in {', '.join(sorted(found))}; the config's currency is {currency}")
+    rows = sorted((k, a) for k, a in sums.items())
+    return Report(currency, since.astimezone(tz), until.astimezone(tz), keys, rows, total)

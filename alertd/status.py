@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from alertd.config import Config
-from alertd.cycle import statuses
+from alertd.evaluate.budgets import statuses
 from alertd.model import utc
 from alertd.money import decimal_string, format_money, to_micros
 from alertd.store import Store

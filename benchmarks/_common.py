@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -26,3 +32,107 @@ def fresh(db: Path) -> None:
     """Remove a database and its WAL companions."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One whole process: wall time, its own peak RSS (None: unknown), exit status (None: killed
+    at the timeout)."""
+
+    seconds: float
+    rss_mib: float | None
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+class Started:
+    """A command started under GNU time (when there is one); `pid` is the command's own. Its
+    stderr goes to `stderr` when given (to be read while it runs), else to a temporary file."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str] | None, stderr: Path | None = None) -> None:
+        # closed in finish
+        self._files = [tempfile.TemporaryFile(), open(stderr, "w+b") if stderr else tempfile.TemporaryFile()]  # noqa: SIM115
+        fd, name = tempfile.mkstemp(prefix="alertd-bench-rss-")
+        os.close(fd)
+        self._rss_file = Path(name)
+        # A forked child's peak RSS counts its parent's resident memory up to exec, so a
+        # benchmark holding a dataset would inflate every figure: GNU time, a tiny process,
+        # is the parent that counts (its %M is the command's own ru_maxrss).
+        wrap = [str(GNU_TIME), "-f", "%M", "-o", str(self._rss_file)] if GNU_TIME.exists() else []
+        self.began, self.began_wall = time.perf_counter(), time.time()
+        self._proc = subprocess.Popen(
+            wrap + cmd, stdout=self._files[0], stderr=self._files[1], env=env, start_new_session=True
+        )
+        self.pid = self._proc.pid
+        if wrap:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+            while not (text := children.read_text().split()) and self._proc.poll() is None:
+                time.sleep(0.001)
+            self.pid = int(text[0]) if text else self.pid
+
+    def finish(self, timeout: float) -> Measured:
+        """Wait up to `timeout` s, then kill the whole process group (its peak RSS read first)."""
+        ended: list[float] = []
+
+        def reap() -> None:  # a blocking wait: Popen.wait(timeout) polls, at up to 50 ms a step
+            self._proc.wait()
+            ended.append(time.perf_counter())
+
+        waiter = threading.Thread(target=reap, daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        killed = waiter.is_alive()
+        if killed:
+            peak = peak_rss_mib(self.pid)
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            waiter.join()
+        try:
+            if not killed:
+                text = self._rss_file.read_text().split()
+                peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else None  # KiB
+        finally:
+            self._rss_file.unlink(missing_ok=True)
+        out, err = (self._read(f) for f in self._files)
+        # GNU time exits with the command's status (or 128 + signal) and says so on stderr
+        err = "\n".join(line for line in err.splitlines() if not line.startswith("Command "))
+        return Measured(ended[0] - self.began, peak, None if killed else self._proc.returncode, out, err)
+
+    @staticmethod
+    def _read(handle: tempfile._TemporaryFileWrapper) -> str:  # type: ignore[type-arg]
+        handle.seek(0)
+        text = handle.read().decode(errors="replace")
+        handle.close()
+        return text
+
+
+def measure(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Measured:
+    """Run `cmd` as a whole process, killed (with its process group) after `timeout` s."""
+    return Started(cmd, env).finish(timeout)
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """VmHWM of a live process, or None when it is gone."""
+    return _proc_status_mib(pid, "VmHWM:")
+
+
+def rss_mib(pid: int) -> float | None:
+    """VmRSS of a live process, or None when it is gone."""
+    return _proc_status_mib(pid, "VmRSS:")
+
+
+def _proc_status_mib(pid: int, key: str) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None

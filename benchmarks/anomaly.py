@@ -2,6 +2,7 @@
 
 Run by hand from the repository root:
     /work/venv/bin/python benchmarks/anomaly.py [--quick] [--seed N] [--only hourly|daily|nab] [--list-misses]
+    /work/venv/bin/python benchmarks/anomaly.py --cycle 50   # per-cycle costs on a store (anomaly_bench/cycle.py)
 
 Needs numpy and statsmodels (benchmark-only: `pip install statsmodels`). Corpora:
   hourly  ~40 seeded synthetic series of 4–6 months (half with 1–2 labelled anomalies: spike,
@@ -116,10 +117,16 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller synthetic corpus, for iteration (< 30 s)")
     ap.add_argument("--only", choices=("hourly", "daily", "nab"))
     ap.add_argument("--list-misses", action="store_true", help="print the windows missed and false alarms raised")
+    ap.add_argument("--cycle", type=int, metavar="SERIES", help="per-cycle costs on a store of SERIES series")
     ap.add_argument("--misses-of", default=alertd_adapter.LIFECYCLE, help="detector for --list-misses")
     ap.add_argument("--cooldown-hourly", type=int, default=DEFAULT_COOLDOWN[HOUR], help="event-rule gap, buckets")
     ap.add_argument("--cooldown-daily", type=int, default=DEFAULT_COOLDOWN[DAY], help="event-rule gap, buckets")
     args = ap.parse_args()
+    if args.cycle:
+        from anomaly_bench.cycle import measure
+
+        print("\n".join(measure(series=args.cycle, seed=args.seed)))
+        return 0
     began = time.perf_counter()
     cooldown = {HOUR: args.cooldown_hourly, DAY: args.cooldown_daily}
 

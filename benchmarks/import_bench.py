@@ -1,10 +1,11 @@
 """Benchmark `alertd import` of a ~1M-row CSV against the bare minimum csv + Decimal + SQLite.
 
-Run by hand:  /work/venv/bin/python benchmarks/import_bench.py [--repeat 3] [--workdir DIR]
+Run by hand:  /work/venv/bin/python benchmarks/import_bench.py [--repeat 5] [--workdir DIR]
 
 Generates (seeded, reused when present) one source's two years of hourly costs, 56 line items
-an hour (17,520 x 56 = 981,120 rows), then times, best of --repeat interleaved rounds, each run
-on a fresh db:
+an hour (17,520 x 56 = 981,120 rows), then times --repeat interleaved rounds (a, a', b, c in
+turn), each run on a fresh db; the headline is the median over rounds of (b)/(a) within a round,
+which a loaded machine disturbs less than best/best:
 
   (a) baseline   csv.reader + Decimal(amount) + one executemany into a keyed WAL table
   (b) subprocess `alertd import --source NAME FILE.csv -c rules.yaml`, whole command
@@ -47,7 +48,7 @@ SOURCE = "bulk"
 HOURS = 2 * 365 * 24  # 17,520
 ITEMS = 56
 START = datetime(2024, 1, 1, tzinfo=UTC)
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3  # (b)/(a), median of the rounds' ratios
 
 _BASELINE_TABLE = """
 CREATE TABLE costs (
@@ -241,11 +242,9 @@ def runs(times: list[float]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="Target: (b)/(a) <= 1.5. Exit status 1 if the correctness check fails.",
+        epilog=f"Target: median per-round (b)/(a) <= {TARGET_RATIO}. Exit status 1 if the correctness check fails.",
     )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="interleaved rounds of all contenders; the best counts (default 3)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds of all contenders (default 5)")
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -292,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, run in contenders.items():
             gc.collect()
             times[name].append(run())
-        print(f"round {round_}: " + ", ".join(f"{n} {t[-1]:.3f} s" for n, t in times.items()), flush=True)
+        ratio = times["(b)"][-1] / times["(a)"][-1]
+        line = ", ".join(f"{n} {t[-1]:.3f} s" for n, t in times.items())
+        print(f"round {round_}: {line}; (b)/(a) {ratio:.2f}", flush=True)
     # Only (b) runs as a child before this point, so the children's peak is (b)'s.
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     best = {name: min(t) for name, t in times.items()}
@@ -301,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_a, rows_b = stored_rows(db_a), stored_rows(db_b)
     total = report_total(cmd, rules_b)
     ok = total == expected and rows_b == rows
-    ratio_b = best_b / best_a
+    per_round = statistics.median(b / a for a, b in zip(times["(a)"], times["(b)"], strict=True))
     results = [
         ("date", datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %z")),
         ("python", f"{platform.python_version()} ({platform.python_implementation()})"),
@@ -318,10 +319,10 @@ def main(argv: list[str] | None = None) -> int:
             ("(c) alertd import, in-process", f"{best_c:.3f} s  ({rows / best_c:,.0f} rows/s)"),
             ("start-up + exit, (b) - (c)", f"{best_b - best_c:.3f} s"),
         ]
-    verdict = "met" if ratio_b <= TARGET_RATIO else "MISSED"
-    results.append(("ratio (b)/(a)", f"{ratio_b:.2f}  best/best (target <= {TARGET_RATIO}: {verdict})"))
-    per_round = statistics.median(b / a for a, b in zip(times["(a)"], times["(b)"], strict=True))
-    results.append(("ratio (b)/(a), per round", f"{per_round:.2f}  median of the rounds' ratios (load-robust)"))
+    verdict = "met" if per_round <= TARGET_RATIO else "MISSED"
+    target = f"target <= {TARGET_RATIO}: {verdict}"
+    results.append(("ratio (b)/(a)", f"{per_round:.2f}  median of the rounds' ratios ({target})"))
+    results.append(("ratio (b)/(a), best/best", f"{best_b / best_a:.2f}  (informational)"))
     if "(c)" in best:
         results.append(("ratio (c)/(a)", f"{best['(c)'] / best_a:.2f}"))
     results.append(("ratio (b)/(a')", f"{best_b / best_s:.2f}  (informational)"))
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         ("report total", f"{total} vs CSV sum {expected}"),
         ("correctness", "PASS" if ok else f"FAIL (total {total}, rows {rows_b:,})"),
     ]
-    print(f"\nResults (best of {args.repeat})\n{table(results)}")
+    print(f"\nResults ({args.repeat} rounds; times are the best of them)\n{table(results)}")
     if args.clean:
         shutil.rmtree(workdir)
     return 0 if ok else 1

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd import config as configuration
-from alertd.cycle import statuses
 from alertd.demo import forecast_period
+from alertd.evaluate.budgets import statuses
 from alertd.money import format_money
 from alertd.simulate.northflank import FakeNorthflank
 from alertd.simulate.spend import northflank_hours
@@ -54,7 +54,7 @@ def test_each_budget_gets_exactly_the_alert_it_should(write, tmp_path: Path, tz:
         assert run_cli("backfill", "-c", str(path)).returncode == 0
         # Size the budgets against what the store holds now, with alertd's own arithmetic.
         cfg = configuration.load(path, {}).config
-        store = Store(tmp_path / "costs.db")
+        store = Store(tmp_path / "costs.db", cfg.tz)
         ((_, probe),) = statuses(cfg, store, datetime.now(UTC))
         store.close()
         spent = Decimal(probe.spent) / 10**6

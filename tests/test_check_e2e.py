@@ -229,9 +229,11 @@ def test_a_bad_day_is_one_digest_message(write) -> None:
         assert run_cli("check", "-c", str(rules)).returncode == 0
         assert run_cli("check", "-c", str(rules)).returncode == 0
     (post,) = hook.posts
-    assert post["title"] == "[alertd] 5 alerts"
+    assert post["title"] == "[alertd] 5 alerts (4 warning, 1 info)"
     for name in ("cloud: crossed 50%", "b0: crossed 80%", "b3: crossed 80%"):
         assert name in post["message"]
+    # The most severe first: the four warnings before the info.
+    assert post["message"].index("b3: crossed 80%") < post["message"].index("cloud: crossed 50%")
 
 
 def test_a_closed_period_is_summed_up_once(write) -> None:

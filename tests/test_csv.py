@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from alertd.sources.csvfile import CsvError, read_costs
+from alertd import config as configuration
+from alertd.ingest import Outcome, poll, poll_window
+from alertd.sources.csvfile import CsvError, CsvFeed, read_costs
+from alertd.store import Store
 from tests.conftest import run_cli
 
 RULES = """
@@ -102,3 +107,166 @@ def test_import_into_an_undeclared_source_is_refused(write) -> None:
     good = write("good.csv", "timestamp,line_item,amount\n2026-11-01T00:00:00Z,ec2,1\n")
     result = run_cli("import", "-c", str(rules), "--source", "gcp", str(good))
     assert result.returncode == 2 and "unknown source 'gcp'" in result.stderr
+
+
+# --- provider: csv polls read what changed ---------------------------------------------------------
+
+HEADER = "timestamp,line_item,amount\n"
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+T0 = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
+
+
+def hour_rows(hour: int, amounts: tuple[str, ...] = ("1.25", "0.50")) -> str:
+    """Rows of the hour `hour` of 2026-11-01 (UTC): one per line item."""
+    stamp = (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=hour)).isoformat()
+    return "".join(f"{stamp},item-{i},{a}\n" for i, a in enumerate(amounts))
+
+
+class Feed:
+    """A csv source polled through alertd's ingest into a real store, and the file it reads."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(RULES)
+        self.path = tmp_path / "feed.csv"
+        self.config = configuration.load(rules, {}).config
+        self.store = Store(tmp_path / "costs.db", self.config.tz)
+
+    def write(self, text: str, mode: str = "w") -> None:
+        with open(self.path, mode, encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+    def poll(self, now: datetime = NOW) -> Outcome:
+        (outcome,) = poll(self.config, self.store, ["aws"], now)
+        assert outcome.error is None, outcome.error
+        return outcome
+
+    def stored(self) -> dict[tuple[int, str], int]:
+        rows = self.store.conn.execute("SELECT bucket_start, line_item, amount FROM costs WHERE source = 'aws'")
+        return {(b, i): a for b, i, a in rows}
+
+    def full_read(self, now: datetime = NOW) -> dict[tuple[int, str], int]:
+        """What one read of the whole file gives, as the store would keep it."""
+        result = CsvFeed(self.config.source("aws"), "USD").fetch(poll_window(self.config.source("aws"), None, now, now))
+        return {(r.bucket_start, r.line_item): r.amount for r in result.records}
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Iterator[Feed]:
+    f = Feed(tmp_path)
+    yield f
+    f.store.close()
+
+
+def test_an_unchanged_file_is_not_parsed_and_changes_nothing(feed: Feed) -> None:
+    feed.write(HEADER + hour_rows(0) + hour_rows(1))
+    assert feed.poll().rows == 4
+    before = feed.stored()
+    # Same inode, size and mtime, but content that could not be parsed: only a skip gets through.
+    stat = feed.path.stat()
+    feed.write(feed.path.read_text().replace("1.25", "x.yz"))
+    os.utime(feed.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = feed.poll()
+    assert (again.rows, again.changed, again.fetches) == (0, 0, 1)
+    assert feed.stored() == before
+    log = feed.store.last_fetch("aws")
+    assert log is not None and (log.status, log.rows) == ("ok", 0)
+
+
+def test_appended_rows_are_the_only_ones_read_and_totals_equal_a_full_read(feed: Feed) -> None:
+    feed.write(HEADER + hour_rows(0) + hour_rows(1))
+    feed.poll()
+    feed.write(hour_rows(2, ("2.00", "0.10", "7")), "a")
+    appended = feed.poll()
+    assert (appended.rows, appended.changed) == (3, 3)  # a whole read would give 7
+    feed.write(hour_rows(3) + hour_rows(4), "a")
+    assert feed.poll().rows == 4
+    assert feed.stored() == feed.full_read() and len(feed.stored()) == 11
+
+
+def test_an_appended_row_with_a_bad_amount_names_its_line(feed: Feed) -> None:
+    feed.write(HEADER + hour_rows(0))
+    feed.poll()
+    feed.write(hour_rows(1, ("1", "lots")), "a")
+    (outcome,) = poll(feed.config, feed.store, ["aws"], NOW)
+    assert outcome.error is not None and outcome.error.endswith("feed.csv:5: amount is not a decimal number")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "rewritten",  # new content, another size
+        "same size",  # one amount changed in place, a new mtime
+        "truncated",  # the last hour gone, then another amount changed
+        "replaced",  # the same content written to a new file renamed over the old one, then grown
+    ],
+)
+def test_a_file_changed_other_than_by_appending_is_read_whole(feed: Feed, change: str) -> None:
+    feed.write(HEADER + hour_rows(0) + hour_rows(1))
+    feed.poll()
+    text = feed.path.read_text()
+    if change == "rewritten":
+        feed.write(HEADER + hour_rows(0, ("9.99", "0.50", "3")) + hour_rows(1))
+        expected_rows = 5
+    elif change == "same size":
+        feed.write(text.replace("1.25", "1.35", 1))
+        expected_rows = 4
+    elif change == "truncated":
+        feed.write(HEADER + hour_rows(0, ("1.25", "0.40")))
+        expected_rows = 2
+    else:
+        tmp = feed.path.with_suffix(".new")
+        tmp.write_text(text + hour_rows(2))
+        tmp.replace(feed.path)
+        expected_rows = 2  # the prefix is the same bytes: the new file's tail is all that is read
+    assert feed.poll().rows == expected_rows
+    assert feed.stored().items() >= feed.full_read().items()
+    if change != "truncated":  # a truncated file's lost rows stay stored, as with every read
+        assert feed.stored() == feed.full_read()
+
+
+def test_an_appended_row_for_a_bucket_already_read_is_read_whole(feed: Feed) -> None:
+    feed.write(HEADER + hour_rows(0) + hour_rows(1))
+    feed.poll()
+    feed.write(hour_rows(1, ("0.75",)), "a")  # a second cost of item-0 in hour 1: they add up
+    assert feed.poll().rows == 4
+    assert feed.stored()[(T0 + 3600, "item-0")] == 2_000_000
+    assert feed.stored() == feed.full_read()
+
+
+def test_a_partial_last_line_is_stored_once_completed(feed: Feed) -> None:
+    feed.write(HEADER + hour_rows(0))
+    feed.poll()
+    hour_1 = hour_rows(1)
+    feed.write(hour_1[:30], "a")  # the writer is mid-line
+    assert feed.poll().rows == 0 and len(feed.stored()) == 2
+    assert feed.poll().rows == 0  # unchanged since
+    feed.write(hour_1[30:-3], "a")  # "...,item-0,1.25\n...,item-1,0."
+    assert feed.poll().rows == 1  # read from where the last read stopped
+    assert feed.stored()[(T0 + 3600, "item-0")] == 1_250_000 and (T0 + 3600, "item-1") not in feed.stored()
+    feed.write("50\n", "a")
+    # A row for hour 1, which was read before: the file is read whole, and item-1 is right.
+    assert feed.poll().rows == 4
+    assert feed.stored()[(T0 + 3600, "item-1")] == 500_000
+    assert feed.stored() == feed.full_read()
+
+
+def test_rows_beyond_the_window_are_read_once_the_window_reaches_them(feed: Feed) -> None:
+    far = datetime(2028, 6, 1, tzinfo=UTC)  # past now + 366 days
+    feed.write(HEADER + hour_rows(0) + f"{far.isoformat()},later,4\n")
+    assert feed.poll().rows == 2
+    assert feed.poll().rows == 0  # unchanged, and the far row still beyond
+    assert feed.poll(far - timedelta(days=30)).rows == 3  # unchanged, but the window reaches it now
+    assert feed.stored()[(int(far.timestamp()), "later")] == 4_000_000
+    feed.write(hour_rows(1), "a")  # hour 1 is before the far row's bucket: read whole
+    assert feed.poll(far - timedelta(days=30)).rows == 5
+    assert feed.stored() == feed.full_read(far - timedelta(days=30))
+
+
+def test_an_import_into_the_source_makes_its_next_poll_read_whole(feed: Feed, write) -> None:
+    feed.write(HEADER + hour_rows(0))
+    feed.poll()
+    other = write("other.csv", HEADER + hour_rows(0, ("5", "5")))
+    feed.store.import_records("aws", read_costs(other, "aws", "USD", timedelta(hours=1)), 0)
+    assert feed.poll().rows == 2  # the file is the truth again
+    assert feed.stored() == feed.full_read()

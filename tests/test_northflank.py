@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -43,7 +44,7 @@ def fake(usage: dict[int, dict]) -> Iterator[FakeNorthflank]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "a.db")
+    s = Store(tmp_path / "a.db", ZoneInfo("UTC"))
     yield s
     s.close()
 

@@ -381,3 +381,15 @@ def test_a_new_spend_message_says_from_zero_and_a_resolved_one_is_short() -> Non
     resolved = render(anomaly_alert(resolved=True), BERLIN)
     assert resolved.title == "[alertd] gpu-watch: northflank / paas.gpu back to normal"
     assert "RESOLVED" in resolved.text and "If it continues" not in resolved.text
+
+
+def test_a_digest_of_hundreds_lists_the_worst_and_counts_the_rest() -> None:
+    from alertd.notify.render import DIGEST_LINES, render_digest
+
+    alerts = [("info", f"[alertd] b{i}: crossed 50%") for i in range(180)]
+    alerts += [("critical", f"[alertd] c{i}: crossed 100%") for i in range(20)]
+    message = render_digest(alerts)
+    assert message.title == "[alertd] 200 alerts (20 critical, 180 info)"
+    assert message.text.count("crossed 100%") == DIGEST_LINES  # the worst first, capped
+    assert "crossed 50%" not in message.text
+    assert f"and {200 - DIGEST_LINES} more" in message.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alertd.cycle import facts
+from alertd.evaluate.enqueue import facts
 from alertd.model import Alert, Message
 from alertd.notify.render import render
 from alertd.notify.templates import (

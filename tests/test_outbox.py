@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alertd.model import Alert, BudgetStatus, Message
 from alertd.store import Store
@@ -27,7 +28,7 @@ def alert(key: str = "k1") -> Alert:
 
 
 def test_a_claim_is_taken_once_and_returns_after_its_lease(tmp_path: Path) -> None:
-    first, second = Store(tmp_path / "a.db"), Store(tmp_path / "a.db")  # two processes, one file
+    first, second = Store(tmp_path / "a.db", ZoneInfo("UTC")), Store(tmp_path / "a.db", ZoneInfo("UTC"))  # two processes, one file
     first.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
     (item,) = first.outbox.due(NOW)
     assert first.outbox.claim(item.id, NOW, timedelta(minutes=2))
@@ -41,7 +42,7 @@ def test_a_claim_is_taken_once_and_returns_after_its_lease(tmp_path: Path) -> No
 
 def test_claims_not_tried_are_given_back_and_only_those(tmp_path: Path) -> None:
     lease = timedelta(seconds=30)
-    with Store(tmp_path / "a.db") as store:
+    with Store(tmp_path / "a.db", ZoneInfo("UTC")) as store:
         for key in ("k1", "k2"):
             store.outbox.enqueue(alert(key), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
         first, second = store.outbox.due(NOW)
@@ -55,7 +56,7 @@ def test_claims_not_tried_are_given_back_and_only_those(tmp_path: Path) -> None:
 
 
 def test_every_attempt_is_logged(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db") as store:
+    with Store(tmp_path / "a.db", ZoneInfo("UTC")) as store:
         store.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
         (item,) = store.outbox.due(NOW)
         store.outbox.mark_failed(item.id, NOW, "HTTP 503", NOW + timedelta(seconds=5))

@@ -20,7 +20,7 @@ def ts(text: str) -> int:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "costs.db")
+    s = Store(tmp_path / "costs.db", BERLIN)  # days are the configured zone's
     records = [
         CostRecord("nf", ts("2026-10-31T22:00:00+00:00"), "paas.cpu", 3600, 1_000_000, "USD"),  # Oct 31 in Berlin
         CostRecord("nf", ts("2026-10-31T23:00:00+00:00"), "paas.cpu", 3600, 2_000_000, "USD"),  # Nov 1 in Berlin
@@ -75,7 +75,7 @@ def test_report_cli_errors(write, tmp_path: Path) -> None:
     rules = write("rules.yaml", "database: costs.db\n")
     missing = run_cli("report", "-c", str(rules))
     assert missing.returncode == 1 and "run `alertd backfill` first" in missing.stderr
-    Store(tmp_path / "costs.db").close()
+    Store(tmp_path / "costs.db", ZoneInfo("UTC")).close()
     bad_date = run_cli("report", "-c", str(rules), "--since", "last week")
     assert bad_date.returncode == 2 and "'last week' is not a date" in bad_date.stderr
     backwards = run_cli("report", "-c", str(rules), "--since", "2026-11-02", "--until", "2026-11-01")

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,7 +29,7 @@ def costs(store: Store) -> dict[tuple[str, int, str], int]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "sub" / "a.db")
+    s = Store(tmp_path / "sub" / "a.db", ZoneInfo("UTC"))
     yield s
     s.close()
 
@@ -122,5 +124,13 @@ def test_spend_groups(store: Store) -> None:
     store.record_fetch(
         "nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 1), rec(T0, "b", 2), rec(T0 + H, "a", 4)], True)
     )
-    assert sorted(store.spend(T0, T0 + 2 * H, ["line_item"])) == [("a", 5), ("b", 2)]
-    assert list(store.spend(T0 + H, T0 + 2 * H, [])) == [(4,)]
+    by_item: Counter[tuple[object, ...]] = Counter()
+    for *key, amount in store.sums.totals(T0, T0 + 2 * H, by_day=False):
+        by_item[tuple(key)] += amount
+    assert by_item == {("nf", "a", None, "USD"): 5, ("nf", "b", None, "USD"): 2}
+    assert [r[-1] for r in store.sums.totals(T0 + H, T0 + 2 * H, by_day=True)] == [4]
+    # Whole days come from the rollup, the same sums as the rows.
+    assert sorted(store.sums.totals(T0 - T0 % 86400, T0 - T0 % 86400 + 2 * 86400, by_day=True)) == [
+        ("nf", "a", 19675, "USD", 5),
+        ("nf", "b", 19675, "USD", 2),
+    ]

@@ -4,23 +4,33 @@ An event opens at the first anomalous bucket and stays open while the series is 
 it closes after `QUIET` calm buckets in a row (less than half the threshold away). An event is
 alerted on once, as soon as the cooldown since the series' last alert allows; a lasting level
 shift is therefore one alert, after which the detector's baseline adapts and the event closes.
+
+A series seen for the first time (a new rule, a changed one, a backfill) has its history judged
+silently; what is still open then is said once, in one digest per rule (`digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.config import Anomaly, route
-from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState
+from alertd.model import Alert, AnomalyDigest, AnomalyStatus, Contributor, SeriesState
+from alertd.money import MICROS
 from alertd.rules.anomaly import DEFAULT_SENSITIVITY, AnomalyParams, Point, scan, seasonal_expected
 from alertd.rules.periods import period_bounds
-from alertd.rules.series import DAY, Series
+from alertd.rules.series import DAY
 
 QUIET = {"hourly": 6, "daily": 2}  # normal buckets in a row that close an event
 DEFAULT_COOLDOWN = {"hourly": timedelta(hours=6), "daily": timedelta(days=2)}
+# An excess must be worth this much per day (deviation x buckets per day) to alert: less is a
+# wobble nobody acts on ($0.10/h over $0 is $2.40 a day). Currency units; `min_impact` overrides.
+DEFAULT_MIN_IMPACT = Decimal(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,92 +74,129 @@ def replay_series(
     cooldown: timedelta | None = None,
 ) -> list[int]:
     """Indices of the buckets at which an alert would be sent, each bucket seen at its end."""
-    fired = []
-    state = SeriesState()
-    for index, point in enumerate(scan(values, start, step, tz, params)):
-        bucket_start = start + index * step
-        state, action = advance(state, point, bucket_start, bucket_start + step, step, cooldown)
-        if action is not None and action.kind == "fire":
-            fired.append(index)
-    return fired
+    _, actions, _ = judge(scan(values, start, step, tz, params), start, step, SeriesState(), cooldown)
+    return [i for i, action in actions if action.kind == "fire"]
 
 
-RECENT = {"hourly": timedelta(hours=24), "daily": timedelta(days=2)}  # alerted on at first sight
-
-
-def params_of(rule: Anomaly, currency_micros: int = 1_000_000) -> AnomalyParams:
+def params_of(rule: Anomaly, step: int) -> AnomalyParams:
+    """The scan's parameters for a series of `step`: `min_impact` (currency per day) per bucket."""
+    per_day = rule.min_impact if rule.min_impact is not None else DEFAULT_MIN_IMPACT
+    buckets = max(1, DAY // step)
     return AnomalyParams(
         sensitivity=rule.sensitivity or DEFAULT_SENSITIVITY,
-        min_impact=int(rule.min_impact * currency_micros),
+        min_impact=-(-math.ceil(per_day * MICROS) // buckets),  # deviation x buckets >= per day
         min_percent=rule.min_percent,
         direction=rule.direction,
         baseline=rule.baseline,
     )
 
 
-def first_sight(series: Series, now: int) -> int:
-    """Where alerts start on a series never judged before: its history is judged silently (so
-    the lifecycle knows whether an event is open) and only what ended within `RECENT` speaks."""
-    return now - int(RECENT["hourly" if series.step < DAY else "daily"].total_seconds())
+def fingerprint(rule: Anomaly, tz: ZoneInfo) -> str:
+    """What the scan of a rule depends on: when it changes, the rule starts fresh (a new notify
+    or cooldown does not: the lifecycle goes on)."""
+    detection = (rule.sources, rule.line_items, rule.by, rule.sensitivity, rule.min_impact, rule.min_percent)
+    text = repr((*detection, rule.direction, rule.baseline, tz.key))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def judge(
-    rule: Anomaly, series: Series, state: SeriesState, tz: ZoneInfo, currency: str, loud_from: int
-) -> tuple[SeriesState, list[Alert]]:
-    """Run the lifecycle over the buckets of `series` not judged yet, each seen at its end;
-    alert on those that end at or after `loud_from`."""
-    points = scan(series.values, series.start, series.step, tz, params_of(rule))
-    first = 0 if state.last_bucket is None else (state.last_bucket - series.start) // series.step + 1
-    alerts = []
-    for i in range(max(0, first), len(points)):
-        bucket_start = series.start + i * series.step
-        state, action = advance(state, points[i], bucket_start, bucket_start + series.step, series.step, rule.cooldown)
-        state = replace(state, last_bucket=bucket_start)
-        if action is None or bucket_start + series.step < loud_from:
-            continue
-        if action.kind == "fire" or rule.send_resolved:
-            alerts.append(_alert(rule, series, i, points[i], action, tz, currency))
-    return state, alerts
+    points: Sequence[Point], first: int, step: int, state: SeriesState, cooldown: timedelta | None
+) -> tuple[SeriesState, list[tuple[int, Action]], int | None]:
+    """Run the lifecycle over the buckets (from unix time `first`) not judged yet, each seen at its
+    end: the new state, the actions (by index into `points`), and the last anomalous index."""
+    begin = 0 if state.last_bucket is None else max(0, (state.last_bucket - first) // step + 1)
+    actions = []
+    last_anomalous = None
+    for i in range(begin, len(points)):
+        point = points[i]
+        bucket_start = first + i * step
+        if point.anomalous:
+            last_anomalous = i
+        if point.anomalous or state.open_since is not None:
+            state, action = advance(state, point, bucket_start, bucket_start + step, step, cooldown)
+            if action is not None:
+                actions.append((i, action))
+    if begin < len(points):
+        state = replace(state, last_bucket=first + (len(points) - 1) * step)
+    return state, actions, last_anomalous
 
 
-def _alert(rule: Anomaly, series: Series, i: int, point: Point, action: Action, tz: ZoneInfo, currency: str) -> Alert:
+def drivers(
+    parts: dict[str, list[int]], first: int, index: int, step: int, tz: ZoneInfo, source: str | None
+) -> tuple[Contributor, ...]:
+    """The line items behind a deviation at bucket `index` of `parts` (per line item, from `first`)."""
+    found = []
+    for item, values in parts.items():
+        usual = seasonal_expected(values, index, first, step, tz)
+        if usual is not None and values[index] != usual:
+            found.append(Contributor(source or "*", item, values[index], values[index] - usual))
+    found.sort(key=lambda c: -abs(c.change))
+    return tuple(found[:5])
+
+
+def status_of(
+    rule: Anomaly,
+    source: str | None,
+    line_item: str | None,
+    bucket_start: int,
+    step: int,
+    point: Point,
+    event_start: int,
+    resolved: bool,
+    tz: ZoneInfo,
+    currency: str,
+    driven_by: tuple[Contributor, ...] = (),
+) -> AnomalyStatus:
     expected = point.expected or 0
-    bucket_start = series.start + i * series.step
-    resolved = action.kind == "resolve"
-    event_start = datetime.fromtimestamp(action.event_start, UTC)
-    drivers = []
-    for item, values in series.parts.items():
-        usual = seasonal_expected(values, i, series.start, series.step, tz)
-        if usual is not None and values[i] != usual:
-            drivers.append(Contributor(series.source or "*", item, values[i], values[i] - usual))
-    drivers.sort(key=lambda c: -abs(c.change))
     _, month_end = period_bounds("month", datetime.fromtimestamp(bucket_start, UTC), tz)
-    remaining = max(0, int(month_end.timestamp()) - (bucket_start + series.step)) // series.step
-    status = AnomalyStatus(
+    remaining = max(0, int(month_end.timestamp()) - (bucket_start + step)) // step
+    return AnomalyStatus(
         rule=rule.name,
         currency=currency,
-        source=series.source,
-        line_item=series.line_item,
-        step=series.step,
+        source=source,
+        line_item=line_item,
+        step=step,
         bucket_start=datetime.fromtimestamp(bucket_start, UTC),
         value=point.value or 0,
         expected=expected,
         low=point.low,
         high=point.high,
         reason=point.reason,
-        event_start=event_start,
-        drivers=tuple(drivers[:5]),
+        event_start=datetime.fromtimestamp(event_start, UTC),
+        drivers=driven_by,
         month_cost=(0 if resolved else max(0, (point.value or 0) - expected) * remaining),
         resolved=resolved,
     )
-    kind = "resolved" if resolved else "anomaly"
+
+
+def alert_of(rule: Anomaly, status: AnomalyStatus) -> Alert:
+    kind = "resolved" if status.resolved else "anomaly"
+    severity = "info" if status.resolved else "warning"
+    series = f"{status.source or '*'}/{status.line_item or '*'}"
     return Alert(
-        key=f"{rule.name}/{series.key}/{event_start.strftime('%Y-%m-%dT%H:%MZ')}/{kind}",
+        key=f"{rule.name}/{series}/{status.event_start.strftime('%Y-%m-%dT%H:%MZ')}/{kind}",
         rule=rule.name,
         kind=kind,
         threshold=None,
-        severity="info" if resolved else "warning",
+        severity=severity,
         repeat=0,
-        notify=route(rule.notify, "info" if resolved else "warning"),
+        notify=route(rule.notify, severity),
         status=status,
+    )
+
+
+def digest(rule: Anomaly, events: Sequence[AnomalyStatus], now: datetime, currency: str) -> Alert:
+    """One alert for the events still open at a rule's first look, largest excess first. Its key
+    names the events, so a retry after a crash says nothing new twice."""
+    ordered = tuple(sorted(events, key=lambda e: (-(e.value - e.expected), e.source or "", e.line_item or "")))
+    named = "|".join(f"{e.source}/{e.line_item}/{int(e.event_start.timestamp())}" for e in ordered)
+    return Alert(
+        key=f"{rule.name}/digest/{hashlib.sha256(named.encode()).hexdigest()[:16]}",
+        rule=rule.name,
+        kind="anomaly-digest",
+        threshold=None,
+        severity="warning",
+        repeat=0,
+        notify=route(rule.notify, "warning"),
+        status=AnomalyDigest(rule.name, currency, now, ordered),
     )

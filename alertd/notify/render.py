@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from alertd.model import Alert, AnomalyStatus, BudgetStatus, Forecast, Message, SourceStatus
+from alertd.model import Alert, AnomalyDigest, AnomalyStatus, BudgetStatus, Forecast, Message, SourceStatus
 from alertd.money import format_money
 from alertd.notify.layout import Doc, Span, Table
 
 MAX_CONTRIBUTORS = 5
 MAX_DRIVERS = 3
+MAX_DIGEST_LINES = 10
 BARS = "▁▂▃▄▅▆▇█"
 # Our own names: strftime's %B and %b follow the process locale.
 MONTHS = (
@@ -36,6 +38,8 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
         return _render_anomaly(alert, alert.status, tz)
     if isinstance(alert.status, SourceStatus):
         return _render_source(alert.status, tz)
+    if isinstance(alert.status, AnomalyDigest):
+        return render_anomaly_digest(alert.status, tz)
     status = alert.status
     money = _money(status.currency)
     scale = f"{money(status.spent)} of {money(status.amount)}"
@@ -122,6 +126,43 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Messag
     return doc.message()
 
 
+def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Message:
+    """What a rule's first look at existing history found still going on: a line per series,
+    largest excess first, the first `MAX_DIGEST_LINES` of them."""
+    money = _money(digest.currency)
+    shown = digest.events[:MAX_DIGEST_LINES]
+    rows = []
+    for e in shown:
+        rate = "/h" if e.step < 86400 else "/day"
+        since = _local_time(e.event_start, tz, with_year=False)
+        change = _signed(e.deviation, e.currency) + rate
+        rows.append(
+            (
+                series_label(e.source, e.line_item),
+                f"{money(e.value)}{rate}",
+                f"{money(e.expected)}{rate}",
+                change,
+                since,
+            )
+        )
+    more = len(digest.events) - len(shown)
+    if more:
+        rows.append((f"and {more} more", "", "", "", ""))
+    count = f"{len(digest.events)} series" if len(digest.events) > 1 else "1 series"
+    doc = Doc(
+        title=f"[alertd] {digest.rule}: unusual spend on {count} (first look at the history)",
+        lead=(
+            Span("WARNING", "b"),
+            Span(" · "),
+            Span(digest.rule, "b"),
+            Span(f": {count} still unusual at the rule's first look; later changes are alerted one by one"),
+        ),
+        facts=(("As of", (Span(_local_time(digest.now, tz, with_year=True)),)),),
+        tables=(Table("Still unusual", ("Series", "Actual", "Expected", "Deviation", "Since"), tuple(rows)),),
+    )
+    return doc.message()
+
+
 def _render_source(status: SourceStatus, tz: ZoneInfo) -> Message:
     since = _local_time(status.blind_since, tz, with_year=False)
     blind = _duration(status.now - status.blind_since)
@@ -168,17 +209,28 @@ def _bucket_label(start: datetime, step: int, tz: ZoneInfo) -> str:
     return f"{_date(local.date())} {local:%H:%M}–{end:%H:%M} {local.tzname()}"
 
 
+DIGEST_LINES = 15  # a first check on a big history may decide hundreds: the worst are listed, the rest counted
+
+
 def render_digest(alerts: list[tuple[str, str]]) -> Message:
-    """Several alerts due at once for one channel: one message, a line each (severity, title)."""
-    lines = tuple((title.removeprefix("[alertd] "), severity) for severity, title in alerts)
-    worst = sum(1 for severity, _ in alerts if severity == "critical")
+    """Several alerts due at once for one channel: one message, a line each (severity, title),
+    the most severe first, at most `DIGEST_LINES` of them."""
+    ranked = sorted(alerts, key=lambda a: -_SEVERITY_RANK.get(a[0], 0))
+    lines = [(title.removeprefix("[alertd] "), severity) for severity, title in ranked[:DIGEST_LINES]]
+    if len(ranked) > DIGEST_LINES:
+        lines.append((f"and {len(ranked) - DIGEST_LINES} more (alertd status lists them all)", ""))
+    counts = Counter(severity for severity, _ in alerts)
+    by_severity = ", ".join(f"{counts[s]} {s}" for s in ("critical", "warning", "info") if counts[s])
     doc = Doc(
-        title=f"[alertd] {len(alerts)} alerts" + (f", {worst} critical" if worst else ""),
+        title=f"[alertd] {len(alerts)} alerts ({by_severity})",
         lead=(Span(f"{len(alerts)} alerts", "b"), Span(" at once; one line each (alertd status has the details):")),
         facts=(),
-        tables=(Table("Alerts", ("Alert", "Severity"), lines),),
+        tables=(Table("Alerts", ("Alert", "Severity"), tuple(lines)),),
     )
     return doc.message()
+
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def render_test(tz: ZoneInfo, now: datetime) -> Message:

@@ -1,4 +1,4 @@
-"""Anomalies in a cost series: a pure, causal scan of (values, start, step, tz, params).
+"""Anomalies in a cost series: a pure, causal, resumable scan of (values, state, tz, params).
 
 Each bucket is compared with what its own past says it should be:
 
@@ -18,19 +18,26 @@ Each bucket is compared with what its own past says it should be:
   normal: a bucket no higher than that is not anomalous.
 
 Medians everywhere, so spikes and gaps in the history do not move the baseline.
+
+The scan carries everything later buckets need from earlier ones in a `ScanState` (the rolling
+windows, the CUSUM, and the values and expectations of the last two months): scanning a series
+in pieces, each piece resuming from the state the previous one returned, gives the verdicts of
+one scan over the whole. That is what lets the daemon score only new buckets.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, insort
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from statistics import median
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from alertd.rules.clock import offsets, weekend
 
 HOUR = 3600
 DAY = 86400
@@ -42,6 +49,7 @@ CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's 
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
 BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
+MISSING = -(1 << 63)  # a bucket without data (or without an expectation) in the state's int lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +61,32 @@ class AnomalyParams:
     baseline: timedelta | None = None  # default: 28 days hourly, 120 days daily
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):
     """The verdict on one bucket. `expected` is None when there is not enough history."""
 
     value: int | None
     expected: int | None
-    low: int
-    high: int
     score: float  # robust z-score of the deviation
     anomalous: bool
     # spike, ramp, new; or why not: "" (calm), elevated (past half the threshold), recurring,
     # small (under min_impact / min_percent), gap, insufficient
     reason: str
+    sigma: float = 0.0  # the noise level (a log ratio) the score was measured against
+    sensitivity: float = 0.0
+
+    @property
+    def low(self) -> int:
+        """The bottom of the usual range (0 before there is one)."""
+        if self.expected is None or not self.sensitivity:
+            return 0
+        base = self.expected + ABS_NOISE_FLOOR
+        return max(0, int(base * math.exp(-self.sensitivity * self.sigma)) - ABS_NOISE_FLOOR)
+
+    @property
+    def high(self) -> int:
+        if self.expected is None or not self.sensitivity:
+            return 0
+        return int((self.expected + ABS_NOISE_FLOOR) * math.exp(self.sensitivity * self.sigma)) - ABS_NOISE_FLOOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,126 +127,237 @@ _DAILY = _Shape(
 )
 
 
-def history_needed(baseline: timedelta | None) -> timedelta:
-    """How far back a rule reads: its baseline (the daily default, before the series' step is
-    known) plus two months, for recognising what recurs monthly."""
-    return (baseline or _DAILY.baseline) + RECURRENCE
+def history_needed(baseline: timedelta | None, step: int = DAY) -> timedelta:
+    """How far back a series is read on its first evaluation: its baseline plus two months, for
+    recognising what recurs monthly (the daily default when the step is not known yet)."""
+    return (baseline or shape_for(step).baseline) + RECURRENCE
 
 
 def shape_for(step: int) -> _Shape:
     return _HOURLY if step < DAY else _DAILY
 
 
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """Where a scan stopped: what the buckets before `start` leave to the ones after it.
+
+    The lists are arrays (int64 with `MISSING`, float64 with NaN for none), stored as they are.
+    A scan never changes the state it is given."""
+
+    start: int  # unix time of the next bucket to score
+    step: int
+    values: array  # 'q': the last `memory` buckets before `start`, oldest first
+    expected: array  # 'q': their expectations (for what recurs monthly)
+    ratios: array  # 'd': actual / seasonal of the last `level_window` + 1 buckets
+    residuals: array  # 'd': relative residuals of the last `baseline` normal buckets, oldest first
+    level: array  # 'd': `ratios` without NaN, sorted
+    recent: array  # 'q': the values of the baseline window with data, sorted
+    noise: array  # 'd': |residuals|, sorted
+    known: int = 0  # buckets with data in the baseline window
+    nonzero: int = 0  # of which with spend
+    cusum: float = 0.0
+
+
+def fresh(start: int, step: int) -> ScanState:
+    """The state of a series before its first bucket."""
+    ints, floats = array("q"), array("d")
+    return ScanState(start, step, ints, ints, floats, floats, floats, ints, floats)
+
+
+def memory(step: int, params: AnomalyParams) -> int:
+    """How many past buckets a state keeps: the longest look-back of any part of the scan."""
+    shape = shape_for(step)
+    baseline = _baseline(step, params)
+    months = int(RECURRENCE.total_seconds()) // step + 4  # and a few buckets either side, and DST
+    return max(baseline + 1, shape.weeks * shape.week + 2, shape.recent + 2, months)
+
+
+def _baseline(step: int, params: AnomalyParams) -> int:
+    return int((params.baseline or shape_for(step).baseline).total_seconds()) // step
+
+
 def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, params: AnomalyParams) -> list[Point]:
     """One verdict per bucket; bucket t uses only buckets before it. Linear in the length."""
+    return resume(fresh(start, step), values, tz, params)[0]
+
+
+def resume(
+    state: ScanState, values: Sequence[int | None], tz: ZoneInfo, params: AnomalyParams
+) -> tuple[list[Point], ScanState]:
+    """The verdicts on `values` (the buckets from `state.start` on) and the state after them."""
+    step = state.step
     shape = shape_for(step)
-    baseline = int((params.baseline or shape.baseline).total_seconds()) // step
-    local = _local_clock(len(values), start, step, tz)
-    seasonal = [_seasonal(values, t, shape, local, step) for t in range(len(values))]
-    # Where the zone changes its UTC offset, also the same UTC hour (see `_seasonal`).
-    by_utc = (
-        [_seasonal(values, t, shape, local, step, wall=False) for t in range(len(values))]
-        if len({offset for offset, _ in local}) > 1
-        else seasonal
+    baseline = _baseline(step, params)
+    keep = memory(step, params)
+    base = len(state.values)
+    # A long scan runs on lists (faster to index); a short one on copies of the state's arrays
+    # (converting thousands of numbers would cost more than scoring a few buckets).
+    copy = _as_lists if len(values) > base else _copies
+    vals, exps, ratios, level, recent, noise, residuals = copy(
+        state.values, state.expected, state.ratios, state.level, state.recent, state.noise, state.residuals
     )
-    ratios = [v / s if v is not None and s else None for v, s in zip(values, seasonal, strict=True)]
-    level = _SortedWindow()  # ratios of actual to seasonal over the level window
-    recent = _SortedWindow()  # the values of the baseline window
-    noise = _SortedWindow()  # |relative residual| of the last `baseline` normal buckets
-    residuals: deque[float] = deque()
-    known = nonzero = 0  # buckets with data / with spend, in the baseline window
+    vals.extend([MISSING if v is None else v for v in values])
+    rbase = len(ratios) - base  # ratios[t + rbase] is the ratio of vals[t]
+    known, nonzero, cusum = state.known, state.nonzero, state.cusum
+    first = state.start - base * step  # unix time of vals[0]
+    clock = offsets(tz, first, len(vals), step)
+    week, weeks, per_day, window = shape.week, shape.weeks, DAY // step, shape.level_window
+    days = shape.recent // per_day
+    min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
+    steady = _steady(clock, len(vals), max(weeks * week, days * per_day) + 2)
+    sensitivity, half = params.sensitivity, params.sensitivity / 2
+    up, down = params.direction == "up", params.direction == "down"
     points: list[Point] = []
-    cusum = 0.0
-    for t, value in enumerate(values):
+    append = points.append
+    for t in range(base, len(vals)):
+        value = vals[t]
         if t > 0:  # slide the windows to end just before t
-            known, nonzero = known + _present(values[t - 1]), nonzero + bool(values[t - 1])
-            leaving = values[t - 1 - baseline] if t - 1 - baseline >= 0 else None
+            entering = vals[t - 1]
+            if entering != MISSING:
+                known += 1
+                nonzero += entering != 0
+                insort(recent, entering)
             if t - 1 - baseline >= 0:
-                known, nonzero = known - _present(leaving), nonzero - bool(leaving)
-            recent.slide(values[t - 1], leaving)
-            level.slide(ratios[t - 1], ratios[t - 1 - shape.level_window] if t - 1 - shape.level_window >= 0 else None)
-        seasonal_t = seasonal[t]
-        if value is None:
-            points.append(Point(None, None, 0, 0, 0.0, False, "gap"))
+                leaving = vals[t - 1 - baseline]
+                if leaving != MISSING:
+                    known -= 1
+                    nonzero -= leaving != 0
+                    del recent[bisect_left(recent, leaving)]
+            ratio = ratios[t - 1 + rbase]
+            if ratio == ratio:
+                insort(level, ratio)
+            if t - 1 - window >= 0:
+                ratio = ratios[t - 1 - window + rbase]
+                if ratio == ratio:
+                    del level[bisect_left(level, ratio)]
+        if value == MISSING:
+            ratios.append(math.nan)
+            exps.append(MISSING)
+            append(_GAP)
             continue
-        if known < shape.min_history or seasonal_t is None:
-            points.append(Point(value, None, 0, 0, 0.0, False, "insufficient"))
+        # The common case inline: no offset change within reach, enough weekly lags.
+        lags = vals[t - min(weeks, t // week) * week : t : week]
+        if MISSING in lags:
+            lags = [x for x in lags if x != MISSING]
+        if steady[t] and len(lags) >= 2:
+            lags = sorted(lags)
+            n = len(lags)
+            seasonal = by_utc = lags[n // 2] if n % 2 else round((lags[n // 2 - 1] + lags[n // 2]) / 2)
+        elif isinstance(clock, int) or steady[t]:
+            offset = clock if isinstance(clock, int) else clock[t]
+            seasonal = by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, offset, None)
+        else:
+            seasonal = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
+            by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
+        ratios.append(value / seasonal if seasonal else math.nan)
+        if known < min_history or seasonal is None:
+            exps.append(MISSING)
+            append(Point(value, None, 0.0, False, "insufficient"))
             continue
-        ratio = level.median() if len(level) >= shape.level_window // 4 else 1.0
+        n = len(level)
+        ratio = (level[n // 2] + level[(n - 1) // 2]) / 2 if n >= window // 4 else 1.0
         # Deviations are judged as log ratios: cost noise is multiplicative, so a log scale
         # makes its tails symmetric and the same z-score mean the same at any level. (A credit,
         # a negative amount, counts as nothing spent.) Of the wall-clock and the UTC-clock
         # expectation, the closer one: a pattern may follow either.
-        expected, relative = min(
-            (_log_ratio(value, round(s * ratio)) for s in {seasonal_t, by_utc[t] or seasonal_t}),
-            key=lambda candidate: abs(candidate[1]),
-        )
-        deviation = value - expected
-        if len(residuals) < shape.min_residuals:
+        expected = max(0, round(seasonal * ratio))
+        relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
+        if by_utc is not None and by_utc != seasonal:
+            other = max(0, round(by_utc * ratio))
+            other_relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (other + ABS_NOISE_FLOOR))
+            if abs(other_relative) < abs(relative):
+                expected, relative = other, other_relative
+        exps.append(expected)
+        if len(residuals) < min_residuals:
             # Too few judged buckets to know the noise: learn it, say nothing yet.
             _remember(residuals, noise, relative, baseline)
-            points.append(Point(value, expected, 0, 0, 0.0, False, "insufficient"))
+            append(Point(value, expected, 0.0, False, "insufficient"))
             continue
-        sigma = max(MAD_TO_SIGMA * noise.median(), REL_NOISE_FLOOR)
+        n = len(noise)
+        sigma = max(MAD_TO_SIGMA * (noise[n // 2] + noise[(n - 1) // 2]) / 2 if n else 0.0, REL_NOISE_FLOOR)
         score = relative / sigma
-        point = _verdict(value, expected, sigma, score, cusum, shape.cusum_drift, nonzero > 0, params)
+        directed = score if up else -score if down else abs(score)
+        if directed < half and nonzero:  # calm, the common case, inline: as `_verdict` would say
+            cusum = max(0.0, cusum + min(directed, CUSUM_CAP) - drift)
+            residuals.append(relative)
+            insort(noise, abs(relative))
+            if len(residuals) > baseline:
+                del noise[bisect_left(noise, abs(residuals.pop(0)))]
+            append(Point(value, expected, score, False, "", sigma, sensitivity))
+            continue
+        point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, params)
         if point.reason in ("spike", "ramp") and (
-            (deviation > 0 and _intermittent(recent, value))
-            or _recurring(values, points, t, start, step, tz, deviation)
+            (value > expected and _intermittent(recent, value))
+            or _recurring(vals, exps, t, first, step, tz, value - expected)
         ):
-            point = Point(value, expected, point.low, point.high, score, False, "recurring")
+            point = point._replace(anomalous=False, reason="recurring")
         if point.anomalous:
             cusum = 0.0
         elif point.reason != "recurring":  # what was seen before does not build up either
-            cusum = max(0.0, cusum + min(_signed(score, params.direction), CUSUM_CAP) - shape.cusum_drift)
+            cusum = max(0.0, cusum + min(_signed(score, params.direction), CUSUM_CAP) - drift)
         if not point.anomalous:
             _remember(residuals, noise, relative, baseline)
-        points.append(point)
-    return points
+        append(point)
+    after = ScanState(
+        start=first + len(vals) * step,
+        step=step,
+        values=_ints(vals[-keep:]),
+        expected=_ints(exps[-keep:]),
+        ratios=_floats(ratios[-(window + 1) :]),
+        residuals=_floats(residuals),
+        level=_floats(level),
+        recent=_ints(recent),
+        noise=_floats(noise),
+        known=known,
+        nonzero=nonzero,
+        cusum=cusum,
+    )
+    return points, after
 
 
-def _log_ratio(value: int, expected: int) -> tuple[int, float]:
-    expected = max(0, expected)
-    return expected, math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
+_GAP = Point(None, None, 0.0, False, "gap")
 
 
-def _intermittent(recent: _SortedWindow, value: int) -> bool:
+def _as_lists(*items: array) -> list[list]:
+    return [i.tolist() for i in items]
+
+
+def _copies(*items: array) -> list[array]:
+    return [i[:] for i in items]
+
+
+def _ints(items: array | list[int]) -> array:
+    return items if isinstance(items, array) else array("q", items)
+
+
+def _floats(items: array | list[float]) -> array:
+    return items if isinstance(items, array) else array("d", items)
+
+
+def _steady(clock: list[int] | int, n: int, reach: int) -> bytes:
+    """Per bucket, whether the zone's offset stayed the same over the `reach` buckets before it
+    (then the wall clock and the UTC clock give the same lags)."""
+    if isinstance(clock, int):
+        return b"\x01" * n
+    flags = bytearray(b"\x01") * n
+    for i in range(1, n):
+        if clock[i] != clock[i - 1]:
+            flags[i : i + reach] = b"\x00" * len(flags[i : i + reach])
+    return bytes(flags)
+
+
+def _intermittent(recent: list[int], value: int) -> bool:
     """A mostly idle series (a cron job, a batch now and then) whose bursts of this size were seen
     at least `BURSTS` times in the baseline: another such burst is its normal."""
-    return recent.median() == 0 and len(recent) >= BURSTS and value <= recent.largest(BURSTS) * RECURRING_TOLERANCE
+    n = len(recent)
+    return n >= BURSTS and recent[n // 2] + recent[(n - 1) // 2] == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
 
 
-def _present(value: int | None) -> int:
-    return value is not None
-
-
-def _remember(residuals: deque[float], noise: _SortedWindow, relative: float, size: int) -> None:
+def _remember(residuals: MutableSequence[float], noise: MutableSequence[float], relative: float, size: int) -> None:
     residuals.append(relative)
-    noise.slide(abs(relative), abs(residuals.popleft()) if len(residuals) > size else None)
-
-
-class _SortedWindow:
-    """A sliding window kept sorted, for medians in O(log n) per step (the shifts run in C)."""
-
-    def __init__(self) -> None:
-        self._items: list[float] = []
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def slide(self, entering: float | None, leaving: float | None) -> None:
-        if entering is not None:
-            insort(self._items, entering)
-        if leaving is not None:
-            del self._items[bisect_left(self._items, leaving)]
-
-    def largest(self, k: int) -> float:
-        """The k-th largest item."""
-        return self._items[-k]
-
-    def median(self) -> float:
-        items, n = self._items, len(self._items)
-        return (items[n // 2] + items[(n - 1) // 2]) / 2 if n else 0.0
+    insort(noise, abs(relative))
+    if len(residuals) > size:
+        del noise[bisect_left(noise, abs(residuals.pop(0)))]
 
 
 def _verdict(
@@ -239,26 +371,19 @@ def _verdict(
     params: AnomalyParams,
 ) -> Point:
     k = params.sensitivity
-    base = expected + ABS_NOISE_FLOOR
-    low, high = (
-        max(0, int(base * math.exp(-k * sigma)) - ABS_NOISE_FLOOR),
-        int(base * math.exp(k * sigma)) - ABS_NOISE_FLOOR,
-    )
     deviation = value - expected
     directed = _signed(score, params.direction)
-    impact = abs(deviation) >= params.min_impact and (
-        expected == 0 or Decimal(abs(deviation) * 100) >= params.min_percent * expected
-    )
     if not had_spend and value > 0:
         # New spend where there was none: anomalous once it matters.
         new = params.direction != "down" and value >= max(params.min_impact, ABS_NOISE_FLOOR)
-        return Point(value, expected, low, high, score, new, "new" if new else "small")
-    if directed >= k:
-        return Point(value, expected, low, high, score, impact, "spike" if impact else "small")
-    accumulated = cusum + min(directed, CUSUM_CAP) - drift
-    if directed >= k / 2 and accumulated >= 2 * k:
-        return Point(value, expected, low, high, score, impact, "ramp" if impact else "small")
-    return Point(value, expected, low, high, score, False, "elevated" if directed >= k / 2 else "")
+        return Point(value, expected, score, new, "new" if new else "small", sigma, k)
+    if directed >= k or (directed >= k / 2 and cusum + min(directed, CUSUM_CAP) - drift >= 2 * k):
+        impact = abs(deviation) >= params.min_impact and (
+            expected == 0 or Decimal(abs(deviation) * 100) >= params.min_percent * expected
+        )
+        kind = "spike" if directed >= k else "ramp"
+        return Point(value, expected, score, impact, kind if impact else "small", sigma, k)
+    return Point(value, expected, score, False, "elevated" if directed >= k / 2 else "", sigma, k)
 
 
 def _signed(score: float, direction: str) -> float:
@@ -267,63 +392,78 @@ def _signed(score: float, direction: str) -> float:
 
 
 def _seasonal(
-    values: Sequence[int | None], t: int, shape: _Shape, local: list[tuple[int, bool]], step: int, wall: bool = True
+    values: Sequence[int],
+    t: int,
+    week: int,
+    weeks: int,
+    per_day: int,
+    days: int,
+    first: int,
+    step: int,
+    offset: int,
+    clock: list[int] | None,
+    wall: bool = True,
 ) -> int | None:
     """Median of the same moment in past weeks, or of recent same-kind days while history is short.
 
     `wall`: the same local wall-clock hour (people's working hours); else the same UTC hour (a
-    server's cron). They differ only for the weeks after a DST change."""
-    weekly = [values[i] for i in _lags(t, shape.week, shape.weeks, local, step, wall) if values[i] is not None]
+    server's cron). They differ only for the weeks after a DST change (`clock`: the offset of
+    each bucket; None when it never changes)."""
+    adjust = wall and clock is not None and step < DAY
+    weekly = []
+    for lag in range(1, weeks + 1):
+        i = t - lag * week
+        if i < 0:
+            break
+        if adjust:
+            i += (offset - clock[i]) // step  # type: ignore[index]  # same wall-clock hour across a DST change
+        if 0 <= i < t and values[i] != MISSING:
+            weekly.append(values[i])
     if len(weekly) >= 2:
-        return round(median(weekly))  # type: ignore[type-var]
-    per_day = DAY // step
-    weekend = local[t][1]
-    same_kind = [
-        values[i]
-        for i in _lags(t, per_day, shape.recent // per_day, local, step, wall)
-        if values[i] is not None and local[i][1] == weekend
-    ]
+        return _median(weekly)
+    weekend_t = weekend(first + t * step, offset)
+    same_kind = []
+    for lag in range(1, days + 1):
+        i = t - lag * per_day
+        if i < 0:
+            break
+        if adjust:
+            i += (offset - clock[i]) // step  # type: ignore[index]
+        if (
+            0 <= i < t
+            and values[i] != MISSING
+            and weekend(first + i * step, clock[i] if clock is not None else offset) == weekend_t
+        ):
+            same_kind.append(values[i])
     if len(same_kind) >= 2:
-        return round(median(same_kind))  # type: ignore[type-var]
+        return _median(same_kind)
     return None
+
+
+def _median(items: list[int]) -> int:
+    """round(statistics.median(items)): ties of the middle two to even, as `round` does."""
+    items.sort()
+    n = len(items)
+    return items[n // 2] if n % 2 else round((items[n // 2 - 1] + items[n // 2]) / 2)
 
 
 def seasonal_expected(values: Sequence[int | None], t: int, start: int, step: int, tz: ZoneInfo) -> int | None:
     """The seasonal part of the expectation for one bucket (to say which line items drove a deviation)."""
-    local = _local_clock(t + 1, start, step, tz)
-    return _seasonal(values, t, shape_for(step), local, step)
-
-
-def _lags(t: int, period: int, count: int, local: list[tuple[int, bool]], step: int, wall: bool) -> list[int]:
-    """Indices of the same clock time 1..count periods back (local wall clock: DST moves them)."""
-    found = []
-    for k in range(1, count + 1):
-        i = t - k * period
-        if i < 0:
-            break
-        if wall and step < DAY:
-            i += (local[t][0] - local[i][0]) // step  # same wall-clock hour across a DST change
-        if 0 <= i < t:
-            found.append(i)
-    return found
-
-
-def _local_clock(n: int, start: int, step: int, tz: ZoneInfo) -> list[tuple[int, bool]]:
-    """(UTC offset in seconds, is a weekend) per bucket, in the configured zone."""
-    clock = []
-    for t in range(n):
-        moment = datetime.fromtimestamp(start + t * step, UTC).astimezone(tz)
-        offset = moment.utcoffset()
-        clock.append((int(offset.total_seconds()) if offset else 0, moment.weekday() >= 5))
-    return clock
+    shape = shape_for(step)
+    days = shape.recent // (DAY // step)
+    vals = [MISSING if v is None else v for v in values[: t + 1]]
+    clock = offsets(tz, start, t + 1, step)
+    if isinstance(clock, int):
+        return _seasonal(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock, None)
+    return _seasonal(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock[t], clock)
 
 
 def _recurring(
-    values: Sequence[int | None], points: list[Point], t: int, start: int, step: int, tz: ZoneInfo, excess: int
+    values: list[int], expected: list[int], t: int, first: int, step: int, tz: ZoneInfo, excess: int
 ) -> bool:
     """Did the same local day-of-month and hour of either of the last two months depart from its
     own expectation about as far, the same way (a monthly job seen before)?"""
-    moment = datetime.fromtimestamp(start + t * step, UTC).astimezone(tz)
+    moment = datetime.fromtimestamp(first + t * step, UTC).astimezone(tz)
     for months in (1, 2):
         year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
         try:
@@ -331,13 +471,13 @@ def _recurring(
         except ValueError:  # the 31st of a shorter month
             continue
         # Look a few buckets either side: a monthly job does not start at the same minute.
-        centre = (int(before.timestamp()) - start) // step
+        centre = (int(before.timestamp()) - first) // step
         for i in range(max(0, centre - 2), min(t, centre + 3)):
-            past, verdict = values[i], points[i]
-            if past is None or verdict.expected is None:
+            past, usual = values[i], expected[i]
+            if past == MISSING or usual == MISSING:
                 continue
             # Scaled by the sign, a drop compares with a dip as deep as an excess with a peak.
             sign = 1 if excess > 0 else -1
-            if sign * (past - verdict.expected) >= sign * excess / RECURRING_TOLERANCE:
+            if sign * (past - usual) >= sign * excess / RECURRING_TOLERANCE:
                 return True
     return False

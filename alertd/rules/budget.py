@@ -1,9 +1,14 @@
-"""Where a budget stands: a pure function of (budget, cost rows, now)."""
+"""Where a budget stands: a pure function of (budget, its summed spend, now).
+
+The daemon hands it sums that SQLite made (`alertd.evaluate.spend`); `budget_status` makes the
+same sums from plain cost rows, which is what tests and the replay compare against.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
@@ -16,37 +21,105 @@ from alertd.rules.periods import FORECAST_HISTORY, period_bounds, previous_perio
 
 HOUR = 3600
 TOP = 5
+Series = tuple[str, str]  # (source, line_item)
 
 
-def selects(budget: Budget, record: CostRecord) -> bool:
-    if budget.sources is not None and record.source not in budget.sources:
+def selects(budget: Budget, source: str, line_item: str) -> bool:
+    if budget.sources is not None and source not in budget.sources:
         return False
-    return budget.line_items is None or any(fnmatchcase(record.line_item, p) for p in budget.line_items)
+    return budget.line_items is None or any(fnmatchcase(line_item, p) for p in budget.line_items)
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The instants a budget's status at `now` sums between (UTC)."""
+
+    now: datetime
+    start: datetime  # the period
+    end: datetime
+    previous: datetime  # start of the previous period
+    previous_point: datetime  # as far into the previous period as `now` is into this one
+    hourly_since: int  # unix hour from which the forecast reads hourly spend
+
+
+def windows(budget: Budget, now: datetime, tz: ZoneInfo) -> Windows:
+    start, end = period_bounds(budget.period, now, tz, budget.week_start)
+    previous = previous_period_start(budget.period, now, tz, budget.week_start)
+    # The forecast uses at most its last weeks of history (FORECAST_HISTORY): for a long period,
+    # the hours before those are not read.
+    since = max(start - FORECAST_HISTORY, now - FORECAST_HISTORY - timedelta(days=1))
+    return Windows(
+        now=now,
+        start=start,
+        end=end,
+        previous=previous,
+        previous_point=min(previous + (now - start), start),
+        hourly_since=int(since.timestamp()) // HOUR * HOUR,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """A budget's spend as its status needs it: only buckets starting before `now` count."""
+
+    current: Mapping[Series, int]  # per series, the period so far
+    previous: Mapping[Series, int]  # per series, the previous period up to the same point
+    daily: Sequence[int]  # per local day of the period, through today
+    hourly: Sequence[int]  # per UTC hour from `Windows.hourly_since` to `data_end` (long buckets spread)
+    data_end: int  # unix hour where the newest data ends (never past the current hour)
+
+
+def status_of(budget: Budget, w: Windows, spend: Spend, tz: ZoneInfo, currency: str) -> BudgetStatus:
+    current, before = spend.current, spend.previous
+    spent = sum(current.values())
+    amount = int(budget.amount * MICROS)
+    keys = set(current) | set(before)
+    slices = [
+        Contributor(s, i, current.get((s, i), 0), current.get((s, i), 0) - before.get((s, i), 0)) for s, i in keys
+    ]
+    contributors = sorted((c for c in slices if c.amount), key=lambda c: (-c.amount, c.source, c.line_item))
+    drivers = sorted((c for c in slices if c.change > 0), key=lambda c: (-c.change, c.source, c.line_item))
+    forecast = (
+        project(spend.hourly, utc(w.hourly_since), utc(spend.data_end), w.start, w.end, spent, amount, tz)
+        if spend.hourly
+        else None
+    )
+    return BudgetStatus(
+        rule=budget.name,
+        currency=currency,
+        amount=amount,
+        spent=spent,
+        period=budget.period,
+        period_start=w.start,
+        period_end=w.end,
+        now=w.now,
+        forecast=forecast,
+        previous_spent=sum(before.values()),
+        contributors=tuple(contributors[:TOP]),
+        drivers=tuple(drivers[:TOP]),
+        daily=tuple(spend.daily),
+    )
 
 
 def budget_status(
     budget: Budget, records: Sequence[CostRecord], now: datetime, tz: ZoneInfo, currency: str
 ) -> BudgetStatus:
-    """Spend of the period so far, its forecast, and what drove it.
+    """Spend of the period so far, its forecast, and what drove it, from plain cost rows.
 
-    `records` should cover `budget_history_start(budget, now, tz)` up to now; rows the budget does
-    not select are ignored. A bucket belongs to the period holding its start.
+    `records` should cover the previous period and the forecast's history up to now; rows the
+    budget does not select are ignored. A bucket belongs to the period holding its start.
     """
-    start, end = period_bounds(budget.period, now, tz, budget.week_start)
-    previous = previous_period_start(budget.period, now, tz, budget.week_start)
-    # "The same point of the previous period": as far into it as we are into this one.
-    previous_point = min(previous + (now - start), start)
-    t_start, t_end, t_now = int(start.timestamp()), int(end.timestamp()), int(now.timestamp())
-    t_prev, t_prev_point = int(previous.timestamp()), int(previous_point.timestamp())
+    w = windows(budget, now, tz)
+    return status_of(budget, w, spend_of_rows(budget, records, w, tz), tz, currency)
 
-    selected = [r for r in records if selects(budget, r) and r.bucket_start < t_now]
-    current: dict[tuple[str, str], int] = defaultdict(int)
-    before: dict[tuple[str, str], int] = defaultdict(int)
-    daily: dict[str, int] = {}
-    day = start.astimezone(tz).date()
-    while day <= now.astimezone(tz).date():
-        daily[day.isoformat()] = 0
-        day += timedelta(days=1)
+
+def spend_of_rows(budget: Budget, records: Sequence[CostRecord], w: Windows, tz: ZoneInfo) -> Spend:
+    t_start, t_end, t_now = int(w.start.timestamp()), int(w.end.timestamp()), int(w.now.timestamp())
+    t_prev, t_prev_point = int(w.previous.timestamp()), int(w.previous_point.timestamp())
+    selected = [r for r in records if selects(budget, r.source, r.line_item) and r.bucket_start < t_now]
+    current: dict[Series, int] = defaultdict(int)
+    before: dict[Series, int] = defaultdict(int)
+    daily = dict.fromkeys(local_days(w, tz), 0)
     for r in selected:
         if t_start <= r.bucket_start < t_end:
             current[r.source, r.line_item] += r.amount
@@ -55,50 +128,37 @@ def budget_status(
                 daily[local_day] += r.amount
         elif t_prev <= r.bucket_start < t_prev_point:
             before[r.source, r.line_item] += r.amount
-
-    spent = sum(current.values())
-    amount = int(budget.amount * MICROS)
-    slices = [Contributor(s, i, current[s, i], current[s, i] - before[s, i]) for s, i in set(current) | set(before)]
-    contributors = sorted((c for c in slices if c.amount), key=lambda c: (-c.amount, c.source, c.line_item))
-    drivers = sorted((c for c in slices if c.change > 0), key=lambda c: (-c.change, c.source, c.line_item))
-
-    hourly, first, data_end = _hourly(selected, start - FORECAST_HISTORY, now)
-    forecast = project(hourly, first, data_end, start, end, spent, amount, tz) if hourly else None
-    return BudgetStatus(
-        rule=budget.name,
-        currency=currency,
-        amount=amount,
-        spent=spent,
-        period=budget.period,
-        period_start=start,
-        period_end=end,
-        now=now,
-        forecast=forecast,
-        previous_spent=sum(before.values()),
-        contributors=tuple(contributors[:TOP]),
-        drivers=tuple(drivers[:TOP]),
-        daily=tuple(daily.values()),
+    hourly, data_end = spread_hourly(
+        ((r.bucket_start, r.bucket_seconds, r.amount) for r in selected), w.hourly_since, t_now
     )
+    return Spend(dict(current), dict(before), list(daily.values()), hourly, data_end)
 
 
-def _hourly(records: Sequence[CostRecord], since: datetime, now: datetime) -> tuple[list[int], datetime, datetime]:
-    """Spend per UTC hour from `since` (floored to the hour) to the end of the newest data.
+def local_days(w: Windows, tz: ZoneInfo) -> list[str]:
+    """The local dates of the period from its first day through today, as ISO strings."""
+    days = []
+    day = w.start.astimezone(tz).date()
+    while day <= w.now.astimezone(tz).date():
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
 
-    Longer buckets (a Friendli day) are spread evenly over their hours, so that the forecast
-    sees one kind of series whatever the providers' granularity.
-    """
-    first = int(since.timestamp()) // HOUR * HOUR
-    relevant = [r for r in records if r.bucket_start + r.bucket_seconds > first]
+
+def spread_hourly(buckets: Iterable[tuple[int, int, int]], first: int, now: int) -> tuple[list[int], int]:
+    """Spend per UTC hour from `first` to the end of the newest bucket (never past the current
+    hour), from (bucket_start, bucket_seconds, amount). Longer buckets (a Friendli day) are spread
+    evenly over their hours, so the forecast sees one kind of series whatever the granularity."""
+    relevant = [b for b in buckets if b[0] + b[1] > first]
     if not relevant:
-        return [], utc(first), utc(first)
-    newest = max(r.bucket_start + r.bucket_seconds for r in relevant)
-    last = min(newest, -(-int(now.timestamp()) // HOUR) * HOUR)  # never past the current hour
+        return [], first
+    newest = max(b[0] + b[1] for b in relevant)
+    last = min(newest, -(-now // HOUR) * HOUR)
     hours = [0] * max(0, (last - first) // HOUR)
-    for r in relevant:
-        span = max(1, r.bucket_seconds // HOUR)
-        share, remainder = divmod(r.amount, span)
+    for start, seconds, amount in relevant:
+        span = max(1, seconds // HOUR)
+        share, remainder = divmod(amount, span)
         for k in range(span):
-            index = (r.bucket_start - first) // HOUR + k
+            index = (start - first) // HOUR + k
             if 0 <= index < len(hours):
                 hours[index] += share + (remainder if k == 0 else 0)
-    return hours, utc(first), utc(last)
+    return hours, last

@@ -6,19 +6,31 @@ The same reader serves `provider: csv` (read on each poll) and `alertd import`.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from alertd.config import CsvSource
-from alertd.model import CostRecord, FetchResult, Window
+from alertd.model import CostRecord, FetchResult, FileState, Window
 from alertd.sources.http import SourceError
+
+if TYPE_CHECKING:
+    from _csv import _reader
 
 _MICRO = Decimal(1_000_000)
 _record = tuple.__new__  # CostRecord(...) without the NamedTuple's Python-level __new__: a million times
+_BLOCK = 1 << 20
 REQUIRED = ("timestamp", "line_item", "amount")
 OPTIONAL = ("end",)
+
+# (timestamp, line_item, amount, end) column indexes and the row width
+Columns = tuple[int, int, int, int | None, int]
 
 
 class CsvError(SourceError):
@@ -27,49 +39,20 @@ class CsvError(SourceError):
 
 def read_costs(path: Path, source: str, currency: str, bucket: timedelta) -> Iterator[CostRecord]:
     """Every row as a CostRecord; the first bad row raises CsvError with its line number."""
-    default_seconds = int(bucket.total_seconds())
     try:
         handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise CsvError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
         reader = csv.reader(handle)
-        try:
-            header = [h.strip().lower() for h in next(reader, [])]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise CsvError(f"{path}:1: {exc}") from None
-        i_time, i_item, i_amount, i_end = _columns(path, header)
-        width = len(header)
-        text_time, start = "", 0  # consecutive rows share a timestamp: parse it once
-        text_end, end = "", 0
-        line = 1
-        try:
-            for row in reader:
-                line = reader.line_num
-                if not row:
-                    continue
-                if len(row) != width:
-                    raise ValueError(f"expected {width} fields, found {len(row)}")
-                if row[i_time] != text_time:
-                    text_time, start = row[i_time], _timestamp(row[i_time])
-                if i_end is None:
-                    seconds = default_seconds
-                else:
-                    if row[i_end] != text_end:
-                        text_end, end = row[i_end], _timestamp(row[i_end])
-                    seconds = end - start
-                    if seconds <= 0:
-                        raise ValueError("end must be after timestamp")
-                item = row[i_item].strip()
-                if not item:
-                    raise ValueError("empty line_item")
-                amount = int((Decimal(row[i_amount]) * _MICRO).to_integral_value(ROUND_HALF_EVEN))
-                yield _record(CostRecord, (source, start, item, seconds, amount, currency))
-        except (ValueError, ArithmeticError, csv.Error, UnicodeDecodeError) as exc:
-            raise CsvError(f"{path}:{line}: {_reason(exc)}") from None
+        yield from _records(path, reader, _header(path, reader), 0, source, currency, bucket)
 
 
-def _columns(path: Path, header: list[str]) -> tuple[int, int, int, int | None]:
+def _header(path: Path, reader: _reader) -> Columns:
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CsvError(f"{path}:1: {exc}") from None
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if missing or unknown or len(set(header)) != len(header):
@@ -82,7 +65,40 @@ def _columns(path: Path, header: list[str]) -> tuple[int, int, int, int | None]:
         header.index("line_item"),
         header.index("amount"),
         header.index("end") if "end" in header else None,
+        len(header),
     )
+
+
+def _records(
+    path: Path, reader: _reader, columns: Columns, line0: int, source: str, currency: str, bucket: timedelta
+) -> Iterator[CostRecord]:
+    """The rows after the header; `line0` lines of the file come before the reader's first."""
+    i_time, i_item, i_amount, i_end, width = columns
+    default_seconds = int(bucket.total_seconds())
+    text_time, start = "", 0  # consecutive rows share a timestamp: parse it once
+    text_end, end = "", 0
+    try:
+        seconds = default_seconds
+        for row in reader:
+            if len(row) != width:
+                if not row:
+                    continue
+                raise ValueError(f"expected {width} fields, found {len(row)}")
+            if row[i_time] != text_time:
+                text_time, start = row[i_time], _timestamp(row[i_time])
+            if i_end is not None:
+                if row[i_end] != text_end:
+                    text_end, end = row[i_end], _timestamp(row[i_end])
+                seconds = end - start
+                if seconds <= 0:
+                    raise ValueError("end must be after timestamp")
+            item = row[i_item].strip()
+            if not item:
+                raise ValueError("empty line_item")
+            # round(): to the nearest micro-unit, ties to even (Decimal's own rounding, one call)
+            yield _record(CostRecord, (source, start, item, seconds, round(Decimal(row[i_amount]) * _MICRO), currency))
+    except (ValueError, ArithmeticError, csv.Error, UnicodeDecodeError) as exc:
+        raise CsvError(f"{path}:{line0 + reader.line_num}: {_reason(exc)}") from None
 
 
 def _timestamp(text: str) -> int:
@@ -105,24 +121,147 @@ def _reason(exc: Exception) -> str:
     return text
 
 
-class CsvFeed:
-    """`provider: csv`: the whole file is read on each poll; its rows in the window count."""
+class _Lines:
+    """The text of a binary file from where it is positioned through its last newline, as lines.
 
-    backfill_chunk = timedelta(days=3660)  # one read of the file
+    A last line without its newline is left unread (a writer may be mid-append): `offset` ends
+    after the last newline consumed; `hasher` has seen exactly the bytes consumed.
+    """
+
+    def __init__(self, handle: BinaryIO, offset: int, hasher: hashlib.blake2b) -> None:
+        self.handle, self.offset, self.hasher = handle, offset, hasher
+
+    def __iter__(self) -> Iterator[str]:
+        rest = b""
+        encoding = "utf-8-sig" if self.offset == 0 else "utf-8"  # a byte order mark only at the start
+        while block := self.handle.read(_BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            whole, rest = block[:cut], block[cut:]
+            self.hasher.update(whole)
+            self.offset += cut
+            # newline="": lines split as a file opened for csv splits them
+            yield from io.StringIO(whole.decode(encoding), newline="")
+            encoding = "utf-8"
+
+
+class CsvFeed:
+    """`provider: csv`: each poll reads what the file gained since the last one.
+
+    `fetch` is given the file's state after the previous successful read (the store keeps it)
+    and returns the new one. An unchanged file is not read; a file that only grew, with rows for
+    buckets after every bucket read before, is read from where the last read stopped; anything
+    else (rewritten, truncated, an appended row for an old bucket) is read whole. Either way the
+    store ends up holding what a read of the whole file would give it.
+    """
+
+    backfill_chunk = timedelta.max  # any window in one read of the file (a poll's spans 1970 to next year)
 
     def __init__(self, config: CsvSource, currency: str) -> None:
         self.name = config.name
         self.config = config
         self.currency = currency
+        # what the rows were read with: another currency or bucket length invalidates a state
+        self.reader = f"{currency} {int(config.bucket.total_seconds())}"
 
     def close(self) -> None:
         """Nothing to release: the file is opened per read."""
 
-    def fetch(self, window: Window) -> FetchResult:
-        """The file's rows in the window; rows of one bucket and line item are added up."""
+    def fetch(self, window: Window, previous: FileState | None = None) -> FetchResult:
+        """The rows in the window that `previous` has not seen; rows of one bucket and line item
+        are added up."""
+        path = self.config.path
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise CsvError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        with handle:
+            stat = os.fstat(handle.fileno())  # before reading: a later append must look like a change
+            if previous is not None and self._resumable(previous, window):
+                if (stat.st_ino, stat.st_size, stat.st_mtime_ns) == (previous.inode, previous.size, previous.mtime_ns):
+                    return FetchResult([], complete_buckets=False, file=replace(previous, window_end=window.end_ts))
+                if stat.st_size >= previous.offset:
+                    hasher, lines = _hash_prefix(handle, previous.offset)
+                    if hasher.hexdigest() == previous.digest:
+                        tail = self._read(handle, stat, window, hasher, lines, previous)
+                        if tail is not None:
+                            return tail
+                handle.seek(0)
+            result = self._read(handle, stat, window, hashlib.blake2b(), 0)
+            assert result is not None  # nothing to be after: a whole read never gives up
+            return result
+
+    def _resumable(self, previous: FileState, window: Window) -> bool:
+        """Whether the store holds every row of the part of the file `previous` describes that a
+        read for `window` would give: same file and reader, same window start, an end no earlier,
+        and no row read before that was beyond the window then and is in it now."""
+        return (
+            previous.path == str(self.config.path)
+            and previous.reader == self.reader
+            and previous.window_start == window.start_ts
+            and previous.window_end <= window.end_ts
+            and (previous.beyond is None or previous.beyond >= window.end_ts)
+        )
+
+    def _read(
+        self,
+        handle: BinaryIO,
+        stat: os.stat_result,
+        window: Window,
+        hasher: hashlib.blake2b,
+        line0: int,
+        previous: FileState | None = None,
+    ) -> FetchResult | None:
+        """Read from the handle's position to the last newline, on from `previous` if given; None
+        if a row is then for a bucket starting at or before the last one read (the caller reads the
+        whole file instead)."""
+        path, offset = self.config.path, handle.tell()
+        lines = _Lines(handle, offset, hasher)
+        reader = csv.reader(lines)
+        columns = _tail_columns(path, handle) if offset else _header(path, reader)
+        if offset:
+            handle.seek(offset)
         totals: dict[tuple[int, str], CostRecord] = {}
-        for r in read_costs(self.config.path, self.name, self.currency, self.config.bucket):
+        after = last = previous.last_bucket if previous else None
+        beyond = previous.beyond if previous else None
+        for r in _records(path, reader, columns, line0, self.name, self.currency, self.config.bucket):
+            if after is not None and r.bucket_start <= after:
+                return None
+            if last is None or r.bucket_start > last:
+                last = r.bucket_start
             if window.start_ts <= r.bucket_start < window.end_ts:
                 earlier = totals.get((r.bucket_start, r.line_item))
                 totals[r.bucket_start, r.line_item] = r._replace(amount=earlier.amount + r.amount) if earlier else r
-        return FetchResult(list(totals.values()), complete_buckets=False)
+            elif r.bucket_start >= window.end_ts and (beyond is None or r.bucket_start < beyond):
+                beyond = r.bucket_start
+        state = FileState(
+            path=str(path),
+            inode=stat.st_ino,
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            offset=lines.offset,
+            digest=hasher.hexdigest(),
+            last_bucket=last,
+            beyond=beyond,
+            window_start=window.start_ts,
+            window_end=window.end_ts,
+            reader=self.reader,
+        )
+        return FetchResult(list(totals.values()), complete_buckets=False, file=state)
+
+
+def _hash_prefix(handle: BinaryIO, size: int) -> tuple[hashlib.blake2b, int]:
+    """The hash of the first `size` bytes and how many lines they hold; the handle ends at `size`."""
+    hasher, lines, left = hashlib.blake2b(), 0, size
+    while left and (block := handle.read(min(_BLOCK, left))):
+        hasher.update(block)
+        lines += block.count(b"\n")
+        left -= len(block)
+    return hasher, lines
+
+
+def _tail_columns(path: Path, handle: BinaryIO) -> Columns:
+    """The header of a file being read from further on (its first line, already hashed)."""
+    handle.seek(0)
+    first = handle.readline().decode("utf-8-sig", errors="replace")
+    return _header(path, csv.reader([first]))

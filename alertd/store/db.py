@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alertd.model import CostRecord, FetchResult, SeriesState, Window
+from alertd.store.budget_state import BudgetStates
+from alertd.store.files import Files
 from alertd.store.outbox import Outbox
+from alertd.store.rollup import Rollup
+from alertd.store.scan_state import ScanStates
 from alertd.store.schema import migrate
 from alertd.store.silences import Silences
+from alertd.store.sums import Sums
 
 _UPSERT = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
@@ -24,17 +30,28 @@ ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
     last_seen = excluded.last_seen
 """
 
+# An import is staged keyed as `costs` is, adding up rows of one bucket and line item as they
+# come: the staged rows are then already summed and in key order for the one upsert into costs
+# (faster than a GROUP BY over an unkeyed table, which sorts them all again).
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staging (
-    source TEXT, bucket_start INTEGER, line_item TEXT, bucket_seconds INTEGER, amount INTEGER, currency TEXT
-)
+    source TEXT, bucket_start INTEGER, line_item TEXT, bucket_seconds INTEGER, amount INTEGER, currency TEXT,
+    PRIMARY KEY (source, bucket_start, line_item)
+) WITHOUT ROWID
+"""
+
+_STAGE = """
+INSERT INTO temp.staging VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT DO UPDATE SET
+    amount = amount + excluded.amount,
+    bucket_seconds = max(bucket_seconds, excluded.bucket_seconds)
 """
 
 # `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join.
 _UPSERT_STAGED = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
-SELECT source, bucket_start, line_item, max(bucket_seconds), sum(amount), currency, unixepoch(), unixepoch()
-FROM temp.staging WHERE true GROUP BY source, bucket_start, line_item
+SELECT source, bucket_start, line_item, bucket_seconds, amount, currency, unixepoch(), unixepoch()
+FROM temp.staging WHERE true
 ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
     bucket_seconds = excluded.bucket_seconds,
     amount = excluded.amount,
@@ -75,7 +92,9 @@ class Written:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+        """`tz`: the zone whose local days the rollup sums, the configured `timezone` (opening a
+        database kept in another zone rebuilds the rollup)."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,11 +102,17 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at each checkpoint
             migrate(self.conn)
+            self.rollup = Rollup(self.conn, tz)
+            self.rollup.adopt_zone()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self.path = path
         self.outbox = Outbox(self.conn)
         self.silences = Silences(self.conn)
+        self.files = Files(self.conn)
+        self.sums = Sums(self.conn, tz)
+        self.budget_states = BudgetStates(self.conn)
+        self.scan_states = ScanStates(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -104,6 +129,8 @@ class Store:
         """Store one fetch's records and its log entry in one transaction."""
         with self.conn:
             written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
+            if result.file is not None:
+                self.files.save(source, result.file)
             self._log(source, kind, window.start_ts, window.end_ts, started, "ok", written, None)
         return written
 
@@ -121,36 +148,79 @@ class Store:
         self.conn.execute(_STAGING)
         with self.conn:
             self.conn.execute("DELETE FROM temp.staging")
-            self.conn.executemany("INSERT INTO temp.staging VALUES (?, ?, ?, ?, ?, ?)", records)
+            self.conn.executemany(_STAGE, records)
             rows_before, revisions_before = self._counts()
             rows = self.conn.execute(_UPSERT_STAGED).rowcount
             written = Written(rows, self._changed(rows_before, revisions_before))
+            first, last_end = self.conn.execute(
+                "SELECT min(bucket_start), max(bucket_start + bucket_seconds) FROM temp.staging"
+            ).fetchone()
+            if written.changed and first is not None:
+                self._track(source, first, last_end)
+            self.files.forget(source)  # its CSV feed's next poll reads the file whole, over the imported rows
             self._log(source, "import", None, None, started, "ok", written, None)
             self.conn.execute("DELETE FROM temp.staging")
         return written
-
-    def _write(self, records: Sequence[CostRecord], zero_absent_of: str | None) -> Written:
-        rows_before, revisions_before = self._counts()
-        rows = self.conn.executemany(_UPSERT, records).rowcount
-        if zero_absent_of is not None:
-            self._zero_absent(zero_absent_of, records)
-        return Written(rows, self._changed(rows_before, revisions_before))
 
     def _changed(self, rows_before: int, revisions_before: int) -> int:
         """New rows plus revised amounts (the trigger's rows) since the counts were taken."""
         rows_after, revisions_after = self._counts()
         return rows_after - rows_before + revisions_after - revisions_before
 
+    def _counts(self) -> tuple[int, int]:
+        """(cost rows, revisions): what is new after a write is the difference."""
+        row = self.conn.execute("SELECT (SELECT count(*) FROM costs), (SELECT max(id) FROM revisions)").fetchone()
+        return row[0], row[1] or 0
+
+    def _track(self, source: str, first_start: int, last_end: int) -> None:
+        """Every write that changed buckets of `source` in [first_start, last_end) calls this in its
+        transaction: the change log and the rollup follow."""
+        self.rollup.track(source, first_start, last_end)
+
+    def _write(self, records: Sequence[CostRecord], zero_absent_of: str | None) -> Written:
+        """Upsert `records` (of one fetch). What is new or revised is found against the stored rows
+        of the same range, so that the change log and the rollup see exactly what changed."""
+        by_source: dict[str, list[CostRecord]] = {}
+        for record in records:
+            by_source.setdefault(record.source, []).append(record)
+        changed = 0
+        for source, rows in by_source.items():
+            first, last = min(r.bucket_start for r in rows), max(r.bucket_start for r in rows)
+            stored = {
+                (start, item): (amount, seconds)
+                for start, item, amount, seconds in self.conn.execute(
+                    "SELECT bucket_start, line_item, amount, bucket_seconds FROM costs"
+                    " WHERE source = ? AND bucket_start >= ? AND bucket_start <= ?",
+                    (source, first, last),
+                )
+            }
+            fresh = {(r.bucket_start, r.line_item) for r in rows}
+            touched = [r for r in rows if stored.get((r.bucket_start, r.line_item)) != (r.amount, r.bucket_seconds)]
+            if zero_absent_of == source:
+                starts = {r.bucket_start for r in rows}
+                zeroed = [
+                    (start, seconds)
+                    for (start, item), (amount, seconds) in stored.items()
+                    if start in starts and amount != 0 and (start, item) not in fresh
+                ]
+            else:
+                zeroed = []
+            self.conn.executemany(_UPSERT, rows)
+            if zeroed:
+                self._zero_absent(source, rows)
+            spans = [(r.bucket_start, r.bucket_start + r.bucket_seconds) for r in touched] + [
+                (start, start + seconds) for start, seconds in zeroed
+            ]
+            if spans:
+                self._track(source, min(a for a, _ in spans), max(b for _, b in spans))
+            changed += len(spans)
+        return Written(len(records), changed)
+
     def _zero_absent(self, source: str, records: Sequence[CostRecord]) -> None:
         items: dict[int, list[str]] = {}
         for record in records:
             items.setdefault(record.bucket_start, []).append(record.line_item)
         self.conn.executemany(_ZERO_ABSENT, ((source, start, json.dumps(names)) for start, names in items.items()))
-
-    def _counts(self) -> tuple[int, int]:
-        """(cost rows, revisions): what is new after a write is the difference."""
-        row = self.conn.execute("SELECT (SELECT count(*) FROM costs), (SELECT max(id) FROM revisions)").fetchone()
-        return row[0], row[1] or 0
 
     def _log(
         self,
@@ -181,18 +251,6 @@ class Store:
         )
 
     # --- reads -----------------------------------------------------------------------------
-
-    def spend(self, since: int, until: int, group: Sequence[str]) -> Iterator[tuple]:
-        """Summed amounts of buckets starting in [since, until), grouped by the named columns.
-
-        `group` is a subset of ("source", "line_item", "bucket_start", "currency").
-        """
-        allowed = ("source", "line_item", "bucket_start", "currency")
-        columns = [c for c in allowed if c in group]
-        select = ", ".join([*columns, "SUM(amount)"])
-        group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
-        sql = f"SELECT {select} FROM costs WHERE bucket_start >= ? AND bucket_start < ?{group_by}"
-        return self.conn.execute(sql, (since, until))
 
     def costs(self, since: int, until: int, sources: Sequence[str] | None = None) -> list[CostRecord]:
         """Cost rows of buckets starting in [since, until), of the named sources or all."""
@@ -228,25 +286,5 @@ class Store:
         return FetchLog(*row) if row else None
 
     def series_states(self, rule: str) -> dict[str, SeriesState]:
-        sql = "SELECT series, open_since, alerted, quiet, last_alert, last_bucket FROM series_state WHERE rule = ?"
-        return {
-            series: SeriesState(o, bool(a), q, la, lb) for series, o, a, q, la, lb in self.conn.execute(sql, (rule,))
-        }
-
-    def save_series_states(self, rule: str, states: dict[str, SeriesState]) -> None:
-        with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO series_state"
-                " (rule, series, open_since, alerted, quiet, last_alert, last_bucket) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (rule, key, s.open_since, s.alerted, s.quiet, s.last_alert, s.last_bucket)
-                    for key, s in states.items()
-                ],
-            )
-
-    def currencies(self, since: int, until: int) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT currency FROM costs WHERE bucket_start >= ? AND bucket_start < ?",
-            (since, until),
-        )
-        return [r[0] for r in rows]
+        """The anomaly lifecycle of each series of `rule` (kept with its scan by `scan_states`)."""
+        return self.scan_states.lifecycle(rule)

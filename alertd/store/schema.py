@@ -134,6 +134,83 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL
     );
     """,
+    # 6: what a cycle reads instead of rows. `daily` sums each line item per local day of the
+    # rollup's zone (`meta.rollup_zone`; rebuilt when the zone changes), kept by the writer in the
+    # same transaction as the costs; `changes` logs the bucket range each write actually changed,
+    # so evaluation reads what changed since its cursor; `budget_state` remembers when each budget
+    # was last evaluated (against which change) and when time alone could change its decision.
+    """
+    CREATE TABLE IF NOT EXISTS daily (
+        source TEXT NOT NULL,
+        day INTEGER NOT NULL,               -- local date as days since 1970-01-01 in the rollup zone
+        line_item TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        PRIMARY KEY (source, day, line_item, currency)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS changes (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        first_start INTEGER NOT NULL,       -- buckets starting at or after first_start and ending by
+        last_end INTEGER NOT NULL,          -- last_end were new or revised
+        at REAL NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS budget_state (
+        budget TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,          -- the budget's definition and zone: a reload that changes it re-evaluates
+        change_id INTEGER NOT NULL,         -- the newest change taken into account
+        due REAL                            -- when time alone may change a decision (reminder, summary, new period)
+    );
+    """,
+    # csv_files: what each CSV feed read of its file last time (alertd/store/files.py), saved
+    # with the fetch, so that a poll of an unchanged file parses nothing and a grown one its tail.
+    """
+    CREATE TABLE IF NOT EXISTS csv_files (
+        source TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        inode INTEGER NOT NULL,
+        size INTEGER NOT NULL,              -- st_size and st_mtime_ns before the read
+        mtime_ns INTEGER NOT NULL,
+        offset INTEGER NOT NULL,            -- bytes read, through the last complete line
+        digest TEXT NOT NULL,               -- blake2b of those bytes
+        last_bucket INTEGER,                -- the largest bucket start read
+        beyond INTEGER,                     -- the smallest bucket start read past window_end
+        window_start INTEGER NOT NULL,
+        window_end INTEGER NOT NULL,
+        reader TEXT NOT NULL                -- currency and bucket length the rows were read with
+    );
+    """,
+    # 7: where each anomaly series' scan stopped (a checkpoint a few buckets behind the last
+    # judged bucket), so that a cycle scores only new or revised buckets. The lists are arrays
+    # of int64 ('q': values, expectations; MISSING for none) or float64 ('d'), native order.
+    """
+    CREATE TABLE IF NOT EXISTS scan_state (
+        rule TEXT NOT NULL,
+        series TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,          -- the rule's definition and zone: a change starts the rule fresh
+        origin INTEGER NOT NULL,            -- the series' first bucket: a deep revision rescans from here
+        step INTEGER NOT NULL,
+        start INTEGER NOT NULL,             -- the checkpoint: next bucket to score
+        known INTEGER NOT NULL,
+        nonzero INTEGER NOT NULL,
+        cusum REAL NOT NULL,
+        vals BLOB NOT NULL,
+        expected BLOB NOT NULL,
+        ratios BLOB NOT NULL,
+        residuals BLOB NOT NULL,
+        level BLOB NOT NULL,
+        recent BLOB NOT NULL,
+        noise BLOB NOT NULL,
+        PRIMARY KEY (rule, series)
+    );
+    """,
 ]
 
 

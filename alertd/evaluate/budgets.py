@@ -1,0 +1,125 @@
+"""The budget pass: which budgets could have news, where they stand, and what to say.
+
+A budget is evaluated when a source it counts changed since it was last evaluated, when time
+alone may change its decision (a new period, a reminder, a period's summary, the forecast's
+wait), or when its definition changed. Everything else is skipped: a cycle with nothing new
+reads almost nothing. The decisions themselves are the pure `alerts.budget.decide`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from alertd.alerts.budget import decide
+from alertd.config import Budget, Config, route
+from alertd.evaluate.spend import SpendCube
+from alertd.model import Alert, BudgetStatus
+from alertd.rules.budget import status_of, windows
+from alertd.rules.periods import previous_period_start
+from alertd.store import Store
+from alertd.store.budget_state import BudgetState
+
+SUMMARY_SETTLE = timedelta(hours=6)  # late data (Friendli reports a day late) before a period's summary
+
+
+def statuses(
+    config: Config, store: Store, now: datetime, budgets: Sequence[Budget] | None = None
+) -> list[tuple[Budget, BudgetStatus]]:
+    """Where the budgets (default: all) stand now. Reads only."""
+    chosen = list(config.budgets if budgets is None else budgets)
+    if not chosen:
+        return []
+    views = [windows(b, now, config.tz) for b in chosen]
+    cube = SpendCube(store, _sources(store, chosen), views, config.tz)
+    return [
+        (b, status_of(b, w, cube.spend(b, w), config.tz, config.currency)) for b, w in zip(chosen, views, strict=True)
+    ]
+
+
+def evaluate_budgets(
+    config: Config, store: Store, now: datetime, enqueue: Callable[[Alert], None], *, everything: bool = False
+) -> list[BudgetStatus]:
+    """Decide every budget that may have news (all with `everything`); the statuses of those."""
+    states = store.budget_states.all()
+    newest = store.rollup.newest_change()
+    changed = _changed_sources(store, states, config.budgets)
+    due = [
+        b
+        for b in config.budgets
+        if everything or _may_have_news(b, states.get(b.name), changed, _fingerprint(b, config.tz), now)
+    ]
+    result = []
+    for budget, status in statuses(config, store, now, due):
+        for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
+            enqueue(alert)
+        if budget.summary:
+            _close_period(config, store, budget, status, now, enqueue)
+        result.append(status)
+        state = BudgetState(_fingerprint(budget, config.tz), newest, _next_due(budget, status, store))
+        store.budget_states.save(budget.name, state)
+    return result
+
+
+def _sources(store: Store, budgets: Sequence[Budget]) -> list[str]:
+    if any(b.sources is None for b in budgets):
+        return store.sums.sources()
+    return sorted({s for b in budgets for s in b.sources or ()})
+
+
+def _changed_sources(store: Store, states: dict[str, BudgetState], budgets: Sequence[Budget]) -> dict[str, int]:
+    """Per source, the newest change after the oldest budget's last evaluation."""
+    oldest = min((states[b.name].change_id for b in budgets if b.name in states), default=0)
+    return store.rollup.newest_change_per_source(oldest)
+
+
+def _may_have_news(
+    budget: Budget, state: BudgetState | None, changed: dict[str, int], fingerprint: str, now: datetime
+) -> bool:
+    if state is None or state.fingerprint != fingerprint:
+        return True
+    if state.due is not None and state.due <= now.timestamp():
+        return True
+    sources = changed if budget.sources is None else {s: changed[s] for s in budget.sources if s in changed}
+    return any(change > state.change_id for change in sources.values())
+
+
+def _fingerprint(budget: Budget, tz: ZoneInfo) -> str:
+    """Changes with the budget's definition or the zone: a reload that changes either re-evaluates it."""
+    return hashlib.sha256(f"{budget.model_dump_json()}|{tz.key}".encode()).hexdigest()[:16]
+
+
+def _next_due(budget: Budget, status: BudgetStatus, store: Store) -> float:
+    """When time alone may change this budget's decision, without new data."""
+    moments = [status.period_end]
+    if budget.forecast:
+        settled = status.period_start + (status.period_end - status.period_start) / 10
+        if settled > status.now:
+            moments.append(settled)
+    if budget.summary:
+        settle = min(SUMMARY_SETTLE, (status.period_end - status.period_start) / 4)
+        if status.now < status.period_start + settle:
+            moments.append(status.period_start + settle)
+    if budget.repeat is not None:
+        sent = [s for s in store.outbox.sent(budget.name, status.period_start) if s.kind == "budget"]
+        if sent:
+            moments.append(max(s.created for s in sent) + budget.repeat)
+    return min(moments).timestamp()
+
+
+def _close_period(
+    config: Config, store: Store, budget: Budget, current: BudgetStatus, now: datetime, enqueue: Callable[[Alert], None]
+) -> None:
+    """Once a period has closed (and late data has had a while to arrive), how it ended."""
+    settle = min(SUMMARY_SETTLE, (current.period_end - current.period_start) / 4)
+    previous = previous_period_start(budget.period, now, config.tz, budget.week_start)
+    if now - current.period_start < settle or any(
+        s.kind == "summary" for s in store.outbox.sent(budget.name, previous)
+    ):
+        return
+    closed_at = current.period_start - timedelta(microseconds=1)
+    ((_, status),) = statuses(config, store, closed_at, [budget])
+    key = f"{budget.name}/{previous.strftime('%Y-%m-%dT%H:%MZ')}/summary"
+    enqueue(Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status))

@@ -1,0 +1,84 @@
+"""Decisions → the outbox: each new alert rendered once per format, one delivery per channel URL,
+written before anything is sent. A silenced alert is recorded with its deliveries held."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from alertd.config import Config
+from alertd.model import Alert, AnomalyDigest, AnomalyStatus, SourceStatus, series_key
+from alertd.money import decimal_string
+from alertd.notify.deliver import mask
+from alertd.notify.render import render
+from alertd.store import Store
+from alertd.store.outbox import Target
+
+log = logging.getLogger("alertd.cycle")
+
+
+class Enqueuer:
+    """One evaluation's writer to the outbox; `new` lists the alerts it added (not already there)."""
+
+    def __init__(self, config: Config, store: Store, now: datetime) -> None:
+        self.config = config
+        self.store = store
+        self.now = now
+        self.new: list[Alert] = []
+        self._silences = store.silences.active(now)
+
+    def __call__(self, alert: Alert) -> None:
+        message = render(alert, self.config.tz)
+        targets = [
+            Target(channel, i, mask(url.get_secret_value()))
+            for channel in alert.notify
+            for i, url in enumerate(self.config.channels[channel])
+        ]
+        status = alert.status
+        series = series_key(status.source, status.line_item) if isinstance(status, AnomalyStatus) else None
+        silenced = any(s.matches(alert.rule, series, self.now) for s in self._silences)
+        if self.store.outbox.enqueue(alert, message, facts(alert), targets, self.now, silenced=silenced):
+            log.info("alert %s%s: %s", alert.key, " (silenced)" if silenced else "", message.title)
+            self.new.append(alert)
+
+
+def facts(alert: Alert) -> dict[str, object]:
+    """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
+    status = alert.status
+    common: dict[str, object] = {"rule": alert.rule, "kind": alert.kind, "severity": alert.severity}
+    if isinstance(status, SourceStatus):
+        return {
+            **common,
+            "source": status.source,
+            "blind_since": status.blind_since.isoformat(),
+            "last_error": status.last_error,
+        }
+    if isinstance(status, AnomalyDigest):
+        series = [{"source": e.source, "line_item": e.line_item} for e in status.events]
+        return {**common, "currency": status.currency, "series": series, "event_start": status.event_start.isoformat()}
+    if isinstance(status, AnomalyStatus):
+        return {
+            **common,
+            "currency": status.currency,
+            "series": {"source": status.source, "line_item": status.line_item},
+            "bucket": status.bucket_start.isoformat(),
+            "value": decimal_string(status.value),
+            "expected": decimal_string(status.expected),
+            "low": decimal_string(status.low),
+            "high": decimal_string(status.high),
+            "reason": status.reason,
+            "event_start": status.event_start.isoformat(),
+        }
+    forecast = status.forecast
+    return {
+        **common,
+        "threshold": None if alert.threshold is None else str(alert.threshold),  # None: a period summary
+        "currency": status.currency,
+        "spent": decimal_string(status.spent),
+        "amount": decimal_string(status.amount),
+        "percent": f"{status.percent:.1f}",
+        "period_start": status.period_start.isoformat(),
+        "period_end": status.period_end.isoformat(),
+        "projected": decimal_string(forecast.projected) if forecast else None,
+        "run_out": forecast.run_out.isoformat() if forecast and forecast.run_out else None,
+    }

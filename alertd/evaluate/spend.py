@@ -1,0 +1,140 @@
+"""Budgets' spend from the store's sums, read once per evaluation and shared by every budget.
+
+Per series (source, line item) it holds the rollup's whole local days as prefix sums, and the
+cost rows of the forecast's recent hours (which also cover today and any cut day within them);
+a budget's `Spend` is then a few subtractions and vector sums over its series. What is read
+depends on the periods the budgets look at, never on how much history is stored.
+"""
+
+from __future__ import annotations
+
+import operator
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
+from zoneinfo import ZoneInfo
+
+from alertd.config import Budget
+from alertd.rules.budget import HOUR, Series, Spend, Windows, selects
+from alertd.store import Store
+from alertd.store.rollup import day_start, local_day
+
+LONGEST_BUCKET = 31 * 86400  # a monthly row (FOCUS) still spreads its hours into the forecast's window
+
+
+class SpendCube:
+    def __init__(self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo) -> None:
+        views = list(views)
+        if store.rollup.tz.key != tz.key:
+            raise ValueError(f"the store sums days in {store.rollup.tz.key}, the budgets' periods are in {tz.key}")
+        self.tz = tz
+        now = int(views[0].now.timestamp())
+        self.now = now
+        self.today = local_day(now, tz)
+        self.today_start = day_start(self.today, tz)
+        self.first_day = min((local_day(int(w.previous.timestamp()), tz) for w in views), default=self.today)
+        self.first_hour = min((w.hourly_since for w in views), default=now // HOUR * HOUR)
+        self.hours = max(0, (-(-now // HOUR) * HOUR - self.first_hour) // HOUR)
+
+        width = self.today - self.first_day
+        days: dict[Series, list[int]] = defaultdict(lambda: [0] * width)
+        for source, item, day, amount in store.sums.days(sources, self.first_day, self.today):
+            days[source, item][day - self.first_day] += amount
+        self.prefix = {s: list(accumulate(v, initial=0)) for s, v in days.items()}
+        self.days = dict(days)
+
+        # Cost rows: the forecast's hours (from the earliest window) up to now, which hold today.
+        # Keyed by bucket start: a series has one row per bucket, however the ranges overlap.
+        self.rows: dict[Series, dict[int, tuple[int, int]]] = defaultdict(dict)
+        since = min(self.first_hour, self.today_start)
+        for source, item, start, seconds, amount in store.sums.rows(sources, since, now, reach=LONGEST_BUCKET):
+            self.rows[source, item][start] = (seconds, amount)
+        # A cut point older than those rows (a quarter's or year's "same point last period"): its day.
+        for w in views:
+            point = int(w.previous_point.timestamp())
+            cut = day_start(local_day(point, tz), tz)
+            if cut < since and point > cut:
+                for source, item, start, seconds, amount in store.sums.rows(sources, cut, point):
+                    self.rows[source, item][start] = (seconds, amount)
+        self.series = sorted(set(self.prefix) | set(self.rows))
+        self._hourly: dict[Series, tuple[list[int], int]] = {}
+        self._cuts: dict[Series, tuple[list[int], list[int]]] = {}
+        self._chosen: dict[tuple[object, object], list[Series]] = {}
+
+    def spend(self, budget: Budget, w: Windows) -> Spend:
+        chosen = self._select(budget)
+        start = int(w.start.timestamp())
+        d_start = local_day(start, self.tz)
+        point = int(w.previous_point.timestamp())
+        d_prev, d_point = local_day(int(w.previous.timestamp()), self.tz), local_day(point, self.tz)
+        point_day = day_start(d_point, self.tz)
+        current, previous = {}, {}
+        today = 0
+        for s in chosen:
+            cut = self._cut(s, self.today_start, self.now)
+            today += cut
+            current[s] = self._closed(s, d_start, self.today) + cut
+            previous[s] = self._closed(s, d_prev, d_point) + self._cut(s, point_day, point)
+        daily = [0] * (self.today - d_start)
+        for s in chosen:
+            values = self.days.get(s)
+            if values:
+                part = values[d_start - self.first_day :]
+                daily = list(map(operator.add, daily, part))
+        daily.append(today)
+        hourly, data_end = self._hourly_of(chosen, w.hourly_since)
+        return Spend(current, previous, daily, hourly, data_end)
+
+    def _select(self, budget: Budget) -> list[Series]:
+        key = (budget.sources, budget.line_items)
+        if key not in self._chosen:
+            self._chosen[key] = [s for s in self.series if selects(budget, *s)]
+        return self._chosen[key]
+
+    def _closed(self, s: Series, first: int, end: int) -> int:
+        """The rollup's whole days [first, end) of one series."""
+        prefix = self.prefix.get(s)
+        if prefix is None or end <= first:
+            return 0
+        lo, hi = max(0, first - self.first_day), max(0, end - self.first_day)
+        return prefix[hi] - prefix[lo]
+
+    def _cut(self, s: Series, since: int, until: int) -> int:
+        """Buckets of one series starting in [since, until), from the cost rows."""
+        if s not in self._cuts:
+            rows = sorted((start, amount) for start, (_, amount) in self.rows.get(s, {}).items())
+            self._cuts[s] = ([start for start, _ in rows], list(accumulate((a for _, a in rows), initial=0)))
+        starts, sums = self._cuts[s]
+        return sums[bisect_left(starts, until)] - sums[bisect_left(starts, since)]
+
+    def _hourly_of(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
+        """The chosen series' spend per hour from `first`, and where their newest data ends."""
+        total = [0] * self.hours
+        newest = None
+        for s in chosen:
+            values, end = self._series_hourly(s)
+            if end > first:
+                newest = end if newest is None else max(newest, end)
+                total = list(map(operator.add, total, values))
+        if newest is None:
+            return [], first
+        last = min(newest, -(-self.now // HOUR) * HOUR)
+        offset = (first - self.first_hour) // HOUR
+        return total[offset : offset + max(0, (last - first) // HOUR)], last
+
+    def _series_hourly(self, s: Series) -> tuple[list[int], int]:
+        if s not in self._hourly:
+            hours = [0] * self.hours
+            newest = 0
+            for start, (seconds, amount) in self.rows.get(s, {}).items():
+                if start + seconds <= self.first_hour:
+                    continue
+                newest = max(newest, start + seconds)
+                span = max(1, seconds // HOUR)
+                share, remainder = divmod(amount, span)
+                base = (start - self.first_hour) // HOUR
+                for k in range(max(0, -base), min(span, self.hours - base)):
+                    hours[base + k] += share + (remainder if k == 0 else 0)
+            self._hourly[s] = (hours, newest)
+        return self._hourly[s]

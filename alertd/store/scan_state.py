@@ -1,0 +1,147 @@
+"""What anomaly evaluation reads and keeps: series buckets summed in SQL, and per (rule, series)
+the scan's checkpoint (`scan_state`) and the alert lifecycle (`series_state`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from alertd.model import SeriesState
+from alertd.rules.anomaly import ScanState
+
+_INTS = ("vals", "expected", "recent")  # int64 lists; the rest are float64
+_LISTS = ("vals", "expected", "ratios", "residuals", "level", "recent", "noise")
+_FIELDS = ("values", "expected", "ratios", "residuals", "level", "recent", "noise")  # ScanState's names
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A stored checkpoint without its lists: enough to decide whether a series needs work."""
+
+    fingerprint: str
+    origin: int
+    step: int
+    start: int
+
+
+class ScanStates:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # --- state -------------------------------------------------------------------------------
+
+    def heads(self, rule: str) -> dict[str, Head]:
+        sql = "SELECT series, fingerprint, origin, step, start FROM scan_state WHERE rule = ?"
+        return {series: Head(*rest) for series, *rest in self.conn.execute(sql, (rule,))}
+
+    def load(self, rule: str, series: Iterable[str]) -> dict[str, ScanState]:
+        wanted = set(series)
+        sql = f"SELECT series, step, start, known, nonzero, cusum, {', '.join(_LISTS)} FROM scan_state WHERE rule = ?"
+        found = {}
+        for key, step, start, known, nonzero, cusum, *blobs in self.conn.execute(sql, (rule,)):
+            if key in wanted:
+                lists = {f: _unpack(c, b) for f, c, b in zip(_FIELDS, _LISTS, blobs, strict=True)}
+                found[key] = ScanState(start=start, step=step, known=known, nonzero=nonzero, cusum=cusum, **lists)
+        return found
+
+    def lifecycle(self, rule: str) -> dict[str, SeriesState]:
+        sql = "SELECT series, open_since, alerted, quiet, last_alert, last_bucket FROM series_state WHERE rule = ?"
+        return {
+            series: SeriesState(o, bool(a), q, la, lb) for series, o, a, q, la, lb in self.conn.execute(sql, (rule,))
+        }
+
+    def save(
+        self,
+        rule: str,
+        fingerprint: str,
+        checkpoints: dict[str, tuple[int, ScanState]],
+        lifecycle: dict[str, SeriesState],
+    ) -> None:
+        """Checkpoints (origin, state) and lifecycle states of one rule's series, in one transaction."""
+        rows = [
+            (
+                rule,
+                key,
+                fingerprint,
+                origin,
+                s.step,
+                s.start,
+                s.known,
+                s.nonzero,
+                s.cusum,
+                *(_pack(c, getattr(s, f)) for f, c in zip(_FIELDS, _LISTS, strict=True)),
+            )
+            for key, (origin, s) in checkpoints.items()
+        ]
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO scan_state (rule, series, fingerprint, origin, step, start, known, nonzero,"
+                f" cusum, {', '.join(_LISTS)}) VALUES ({', '.join('?' * 16)})",
+                rows,
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO series_state"
+                " (rule, series, open_since, alerted, quiet, last_alert, last_bucket) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (rule, key, s.open_since, s.alerted, s.quiet, s.last_alert, s.last_bucket)
+                    for key, s in lifecycle.items()
+                ],
+            )
+
+    def forget(self, rule: str) -> None:
+        """Everything kept for a rule: its definition changed, it starts fresh."""
+        with self.conn:
+            self.conn.execute("DELETE FROM scan_state WHERE rule = ?", (rule,))
+            self.conn.execute("DELETE FROM series_state WHERE rule = ?", (rule,))
+
+    # --- cost buckets (over the primary key: source, bucket_start, line_item) ------------------
+
+    def step(self, source: str, since: int, until: int) -> int | None:
+        """The longest bucket `source` reported in [since, until), None if it reported nothing."""
+        sql = "SELECT max(bucket_seconds) FROM costs WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
+        return self.conn.execute(sql, (source, since, until)).fetchone()[0]
+
+    def line_items(self, source: str, since: int, until: int) -> list[str]:
+        sql = "SELECT DISTINCT line_item FROM costs WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
+        return [row[0] for row in self.conn.execute(sql, (source, since, until))]
+
+    def reported(self, source: str, since: int, until: int) -> list[tuple[int, int]]:
+        """(bucket start, seconds) of every bucket `source` reported anything for."""
+        sql = (
+            "SELECT bucket_start, max(bucket_seconds) FROM costs"
+            " WHERE source = ? AND bucket_start >= ? AND bucket_start < ? GROUP BY bucket_start"
+        )
+        return self.conn.execute(sql, (source, since, until)).fetchall()
+
+    def buckets(
+        self, source: str, since: int, until: int, items: Sequence[str] | None, per_item: bool
+    ) -> list[tuple[str | None, int, int, int]]:
+        """(line item or None, bucket start, seconds, amount) of `source` in [since, until), of the
+        named line items (None: all); summed per bucket in SQL unless `per_item`."""
+        where = "source = ? AND bucket_start >= ? AND bucket_start < ?"
+        params: list[object] = [source, since, until]
+        if items is not None:
+            where += " AND line_item IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(items)))
+        if per_item:
+            sql = f"SELECT line_item, bucket_start, bucket_seconds, amount FROM costs WHERE {where}"
+        else:
+            sql = (
+                f"SELECT NULL, bucket_start, max(bucket_seconds), sum(amount) FROM costs WHERE {where}"
+                " GROUP BY bucket_start"
+            )
+        return self.conn.execute(sql, params).fetchall()
+
+
+def _pack(column: str, items: array) -> bytes:
+    assert items.typecode == ("q" if column in _INTS else "d"), column
+    return items.tobytes()
+
+
+def _unpack(column: str, blob: bytes) -> array:
+    items = array("q" if column in _INTS else "d")
+    items.frombytes(blob)
+    return items

@@ -1,0 +1,153 @@
+"""The anomaly pass on a real SQLite store: incremental == from scratch, the first-look digest,
+the default minimum impact."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from alertd import config as configuration
+from alertd.alerts.anomaly import DEFAULT_MIN_IMPACT, params_of
+from alertd.evaluate.anomalies import evaluate_anomalies
+from alertd.model import Alert, CostRecord
+from alertd.notify.render import render
+from alertd.store import Store
+
+H = 3600
+M = 1_000_000
+START = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp())  # a Monday; Berlin's DST change is in the data
+RULES = """
+timezone: Europe/Berlin
+database: costs.db
+sources:
+  - {name: feed, provider: csv, path: feed.csv}
+channels:
+  out: console://
+anomalies:
+  - {name: spend, notify: [out], min_impact: 1}
+"""
+
+
+def office(t: int, item: int, rng: random.Random) -> int:
+    moment = datetime.fromtimestamp(START + t * H, UTC)
+    shape = (1.3 if 8 <= moment.hour < 19 else 0.7) * (0.6 if moment.weekday() >= 5 else 1.0)
+    return int((1 + item) * shape * math.exp(rng.gauss(0, 0.08)) * M)
+
+
+def feed(hours: int, seed: int, anomalies: dict[int, tuple[int, float]]) -> dict[tuple[int, str], int]:
+    """(hour, line item) → amount for three line items; `anomalies` maps an item to (from hour, factor)."""
+    rng = random.Random(seed)
+    rows = {}
+    for t in range(hours):
+        for item in range(3):
+            at, factor = anomalies.get(item, (hours, 1.0))
+            rows[t, f"item{item}"] = int(office(t, item, rng) * (factor if t >= at else 1.0))
+    return rows
+
+
+def loaded(tmp_path: Path, text: str = RULES) -> configuration.Config:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    (tmp_path / "feed.csv").write_text("timestamp,line_item,amount\n")
+    return configuration.load(path, {}).config
+
+
+def put(store: Store, rows: dict[tuple[int, str], int]) -> tuple[int, int]:
+    records = [CostRecord("feed", START + t * H, item, H, amount, "USD") for (t, item), amount in sorted(rows.items())]
+    store.import_records("feed", records, 0.0)
+    starts = [START + t * H for t, _ in rows]
+    return min(starts), max(starts) + H
+
+
+def evaluated(conf: configuration.Config, store: Store, changed: dict[str, tuple[int, int]], hour: int) -> list[Alert]:
+    alerts: list[Alert] = []
+    evaluate_anomalies(conf, store, changed, datetime.fromtimestamp(START + hour * H + 300, UTC), alerts.append)
+    return alerts
+
+
+def stored(store: Store) -> list[tuple]:
+    scan = store.conn.execute("SELECT * FROM scan_state ORDER BY rule, series").fetchall()
+    life = store.conn.execute("SELECT * FROM series_state ORDER BY rule, series").fetchall()
+    return scan + life
+
+
+def test_incremental_evaluation_equals_rescanning_from_the_origin(tmp_path: Path) -> None:
+    """Rows arrive hour by hour with late revisions, near and far back; one store resumes from
+    its checkpoints, the other is told every cycle that everything changed (a rescan from each
+    series' origin). Same alerts, same states, every cycle."""
+    conf = loaded(tmp_path)
+    rng = random.Random(9)
+    hours = 50 * 24
+    data = feed(hours, seed=2, anomalies={1: (44 * 24 + 10, 3.0), 2: (47 * 24 + 15, 0.0)})
+    with Store(tmp_path / "a.db", conf.tz) as inc, Store(tmp_path / "b.db", conf.tz) as ref:
+        now = 40 * 24
+        history = {k: v for k, v in data.items() if k[0] < now}
+        for store in (inc, ref):
+            put(store, history)
+        first = evaluated(conf, inc, {"feed": (START, START + now * H)}, now)
+        assert first == evaluated(conf, ref, {"feed": (START, START + now * H)}, now)
+        sent = len(first)
+        while now < hours:
+            step = rng.choice([1, 1, 1, 2, 5])
+            batch = {k: v for k, v in data.items() if now <= k[0] < now + step}
+            now += step
+            if rng.random() < 0.3:  # a revision: within the checkpoint's rewind, or far back
+                back = rng.choice([1, 3, 5, 30, 24 * 20])
+                key = (now - back, f"item{rng.randrange(3)}")
+                batch[key] = data[key] * 2
+                data[key] = batch[key]
+            changed = {"feed": put(inc, batch)}
+            put(ref, batch)
+            alerts = evaluated(conf, inc, changed, now)
+            assert alerts == evaluated(conf, ref, {"feed": (START, START + now * H)}, now), now
+            sent += len(alerts)
+            assert stored(inc) == stored(ref), now
+        assert sent >= 2  # the tripling of item1, and what the doubled revisions look like
+
+
+def test_a_first_look_at_a_big_history_is_one_digest_then_nothing_repeats(tmp_path: Path) -> None:
+    many = RULES.replace("{name: spend, notify: [out], min_impact: 1}", "{name: spend, notify: [out], by: line_item}")
+    conf = loaded(tmp_path, many)
+    hours = 60 * 24
+    # Old events (over long ago) and two still going at the end: a doubling and a tripling.
+    data = feed(hours, seed=5, anomalies={0: (hours - 3, 2.0), 1: (hours - 4, 3.0)})
+    data[20 * 24 + 14, "item2"] *= 8
+    data[45 * 24 + 14, "item2"] *= 8
+    with Store(tmp_path / "c.db", conf.tz) as store:
+        changed = {"feed": put(store, data)}
+        alerts = evaluated(conf, store, changed, hours)
+        assert [a.kind for a in alerts] == ["anomaly-digest"]
+        events = alerts[0].status.events  # type: ignore[union-attr]
+        assert [e.line_item for e in events] == ["item1", "item0"]  # largest excess first
+        message = render(alerts[0], conf.tz)
+        assert "2 series" in message.title
+        assert message.text.index("feed / item1") < message.text.index("feed / item0")
+        # The next cycles (an hour later, the same anomalies going on) say nothing new.
+        more = {k: v * 3 for k, v in feed(hours + 2, seed=5, anomalies={}).items() if k[0] >= hours and k[1] == "item1"}
+        assert evaluated(conf, store, {"feed": put(store, more)}, hours + 2) == []
+        assert evaluated(conf, store, {}, hours + 2) == []
+        # A changed rule is a first look again: one message, not one per series.
+        changed_rule = many.replace("by: line_item}", "by: line_item, sensitivity: 3.5}")
+        again = evaluated(loaded(tmp_path, changed_rule), store, {}, hours + 2)
+        assert len(again) == 1
+
+
+def test_the_default_minimum_impact_is_money_per_day(tmp_path: Path) -> None:
+    conf = loaded(tmp_path, RULES.replace(", min_impact: 1}", "}"))
+    (rule,) = conf.anomalies
+    assert rule.min_impact is None
+    assert params_of(rule, H).min_impact == math.ceil(DEFAULT_MIN_IMPACT * M / 24)
+    assert params_of(rule, 86400).min_impact == DEFAULT_MIN_IMPACT * M
+    # $0.10/h of new spend where there was none is $2.40 a day: under the default, not alerted.
+    hours = 42 * 24
+    dust = {(t, "item0"): (0 if t < hours - 48 else 100_000) for t in range(hours)}
+    with Store(tmp_path / "d.db", conf.tz) as store:
+        assert evaluated(conf, store, {"feed": put(store, dust)}, hours) == []
+    # Overridable per rule and through `defaults:`.
+    (low,) = loaded(tmp_path, RULES.replace(", min_impact: 1}", ", min_impact: 0}")).anomalies
+    assert params_of(low, H).min_impact == 0
+    (floor,) = loaded(tmp_path, RULES.replace(", min_impact: 1}", "}") + "defaults: {min_impact: 48}\n").anomalies
+    assert params_of(floor, H).min_impact == 2 * M and floor.min_impact == Decimal(48)

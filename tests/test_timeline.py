@@ -1,0 +1,44 @@
+"""The replay's running sums against plain arithmetic on the buckets arrived so far."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from alertd.config import Budget
+from alertd.model import utc
+from alertd.rules.budget import spend_of_rows, status_of, windows
+from alertd.timeline import Timeline
+from tests.test_evaluate_budgets import DAY, START, ZONES, config, history
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
+    rng = random.Random(seed)
+    zone = rng.choice(ZONES)
+    spec = {
+        "name": "b",
+        "amount": 1000,
+        "notify": ["x"],
+        "period": rng.choice(["day", "week", "month", "quarter", "year"]),
+        "week_start": rng.choice(["monday", "sunday"]),
+    }
+    if rng.random() < 0.5:
+        spec["line_items"] = ["gpu.*", "m1*"]
+    cfg = config(zone, [spec])
+    budget: Budget = cfg.budgets[0]
+    rows = history(rng, 50 * 24)
+    ordered = sorted(rows, key=lambda r: r.bucket_start + r.bucket_seconds)
+    timeline = Timeline(
+        budget, iter([(r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount) for r in ordered]), cfg.tz
+    )
+    t = START + DAY
+    while t < START + 50 * DAY:
+        t += rng.choice([3600, 5 * 3600, DAY, 2 * DAY])
+        timeline.advance(t)
+        now = utc(t)
+        arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= t]
+        w = windows(budget, now, cfg.tz)
+        got = status_of(budget, w, timeline.spend(w), cfg.tz, "USD")
+        assert got == status_of(budget, w, spend_of_rows(budget, arrived, w, cfg.tz), cfg.tz, "USD"), now
