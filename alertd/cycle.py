@@ -44,6 +44,9 @@ def evaluate(config: Config, store: Store, now: datetime, *, everything: bool = 
     store.rollup.set_cursor(ANOMALY_CURSOR, newest)
     watch_sources(config, store, now, enqueue)
     release_silenced(config, store, now)
+    states = store.budget_states.all()
+    taken_in = [states[b.name].change_id if b.name in states else 0 for b in config.budgets]
+    store.rollup.prune(min([newest, *taken_in]))
     return Evaluation(statuses, enqueue.new)
 
 

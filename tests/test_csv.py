@@ -270,3 +270,19 @@ def test_an_import_into_the_source_makes_its_next_poll_read_whole(feed: Feed, wr
     feed.store.import_records("aws", read_costs(other, "aws", "USD", timedelta(hours=1)), 0)
     assert feed.poll().rows == 2  # the file is the truth again
     assert feed.stored() == feed.full_read()
+
+
+@pytest.mark.parametrize(("older_rows", "read_again"), [(False, 0), (True, 6)])
+def test_a_poll_after_a_backfill_since_a_date_reads_the_file_only_if_the_backfill_skipped_rows(
+    feed: Feed, older_rows: bool, read_again: int
+) -> None:
+    from alertd.ingest import backfill
+    from alertd.model import Window
+
+    feed.write(HEADER + (hour_rows(-48) if older_rows else "") + hour_rows(0) + hour_rows(1))
+    since = datetime(2026, 10, 31, tzinfo=UTC)  # after the older rows, before the others
+    (done,) = backfill(feed.config, feed.store, Window(since, NOW), ["aws"])
+    assert done.rows == 4
+    # A poll reads from 1970: the file again only when the backfill left rows out.
+    assert feed.poll().rows == read_again
+    assert feed.stored() == feed.full_read()

@@ -134,3 +134,15 @@ def test_spend_groups(store: Store) -> None:
         ("nf", "a", 19675, "USD", 5),
         ("nf", "b", 19675, "USD", 2),
     ]
+
+
+def test_change_ids_never_go_back_after_pruning(store: Store) -> None:
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 1)], True))
+    first = store.rollup.newest_change()
+    store.rollup.prune(first)
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 2)], True))
+    changed, newest = store.rollup.changes_since(first)
+    assert newest > first and changed == {"nf": (T0, T0 + H)}
+    # A poll that brings nothing new logs no change.
+    store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 2)], True))
+    assert store.rollup.newest_change() == newest

@@ -26,14 +26,14 @@ SUMMARY_SETTLE = timedelta(hours=6)  # late data (Friendli reports a day late) b
 
 
 def statuses(
-    config: Config, store: Store, now: datetime, budgets: Sequence[Budget] | None = None
+    config: Config, store: Store, now: datetime, budgets: Sequence[Budget] | None = None, *, forecast: bool = True
 ) -> list[tuple[Budget, BudgetStatus]]:
-    """Where the budgets (default: all) stand now. Reads only."""
+    """Where the budgets (default: all) stand now, with a forecast unless told not to. Reads only."""
     chosen = list(config.budgets if budgets is None else budgets)
     if not chosen:
         return []
     views = [windows(b, now, config.tz) for b in chosen]
-    cube = SpendCube(store, _sources(store, chosen), views, config.tz)
+    cube = SpendCube(store, _sources(store, chosen), views, config.tz, hourly=forecast)
     return [
         (b, status_of(b, w, cube.spend(b, w), config.tz, config.currency)) for b, w in zip(chosen, views, strict=True)
     ]
@@ -51,16 +51,22 @@ def evaluate_budgets(
         for b in config.budgets
         if everything or _may_have_news(b, states.get(b.name), changed, _fingerprint(b, config.tz), now)
     ]
-    result = []
-    for budget, status in statuses(config, store, now, due):
+    evaluated = statuses(config, store, now, due)
+    closing: dict[datetime, list[Budget]] = {}
+    for budget, status in evaluated:
         for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
             enqueue(alert)
-        if budget.summary:
-            _close_period(config, store, budget, status, now, enqueue)
-        result.append(status)
+        if budget.summary and _summary_due(config, store, budget, status, now):
+            closing.setdefault(status.period_start - timedelta(microseconds=1), []).append(budget)
+    # Summaries of periods that closed: one read per closing instant (all month budgets share one).
+    for closed_at, budgets in closing.items():
+        for budget, status in statuses(config, store, closed_at, budgets, forecast=False):
+            key = f"{budget.name}/{status.period_start.strftime('%Y-%m-%dT%H:%MZ')}/summary"
+            enqueue(Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status))
+    for budget, status in evaluated:
         state = BudgetState(_fingerprint(budget, config.tz), newest, _next_due(budget, status, store))
         store.budget_states.save(budget.name, state)
-    return result
+    return [status for _, status in evaluated]
 
 
 def _sources(store: Store, budgets: Sequence[Budget]) -> list[str]:
@@ -109,17 +115,10 @@ def _next_due(budget: Budget, status: BudgetStatus, store: Store) -> float:
     return min(moments).timestamp()
 
 
-def _close_period(
-    config: Config, store: Store, budget: Budget, current: BudgetStatus, now: datetime, enqueue: Callable[[Alert], None]
-) -> None:
-    """Once a period has closed (and late data has had a while to arrive), how it ended."""
+def _summary_due(config: Config, store: Store, budget: Budget, current: BudgetStatus, now: datetime) -> bool:
+    """The previous period has closed, late data has had a while to arrive, and it was not summed up yet."""
     settle = min(SUMMARY_SETTLE, (current.period_end - current.period_start) / 4)
     previous = previous_period_start(budget.period, now, config.tz, budget.week_start)
-    if now - current.period_start < settle or any(
+    return now - current.period_start >= settle and not any(
         s.kind == "summary" for s in store.outbox.sent(budget.name, previous)
-    ):
-        return
-    closed_at = current.period_start - timedelta(microseconds=1)
-    ((_, status),) = statuses(config, store, closed_at, [budget])
-    key = f"{budget.name}/{previous.strftime('%Y-%m-%dT%H:%MZ')}/summary"
-    enqueue(Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status))
+    )

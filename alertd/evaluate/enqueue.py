@@ -9,7 +9,6 @@ from datetime import datetime
 from alertd.config import Config
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, SourceStatus, series_key
 from alertd.money import decimal_string
-from alertd.notify.deliver import mask
 from alertd.notify.render import render
 from alertd.store import Store
 from alertd.store.outbox import Target
@@ -26,14 +25,18 @@ class Enqueuer:
         self.now = now
         self.new: list[Alert] = []
         self._silences = store.silences.active(now)
+        self._masked: dict[tuple[str, int], str] = {}
 
     def __call__(self, alert: Alert) -> None:
+        from alertd.notify.deliver import mask  # Apprise, which masks, is heavy: imported on the first alert
+
         message = render(alert, self.config.tz)
-        targets = [
-            Target(channel, i, mask(url.get_secret_value()))
-            for channel in alert.notify
-            for i, url in enumerate(self.config.channels[channel])
-        ]
+        targets = []
+        for channel in alert.notify:
+            for i, url in enumerate(self.config.channels[channel]):
+                if (channel, i) not in self._masked:  # Apprise parses each URL once per evaluation
+                    self._masked[channel, i] = mask(url.get_secret_value())
+                targets.append(Target(channel, i, self._masked[channel, i]))
         status = alert.status
         series = series_key(status.source, status.line_item) if isinstance(status, AnomalyStatus) else None
         silenced = any(s.matches(alert.rule, series, self.now) for s in self._silences)

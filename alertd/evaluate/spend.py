@@ -24,7 +24,10 @@ LONGEST_BUCKET = 31 * 86400  # a monthly row (FOCUS) still spreads its hours int
 
 
 class SpendCube:
-    def __init__(self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo) -> None:
+    def __init__(
+        self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo, *, hourly: bool = True
+    ) -> None:
+        """`hourly=False`: no forecast is wanted (a period's summary), so its hours are not read."""
         views = list(views)
         if store.rollup.tz.key != tz.key:
             raise ValueError(f"the store sums days in {store.rollup.tz.key}, the budgets' periods are in {tz.key}")
@@ -34,8 +37,9 @@ class SpendCube:
         self.today = local_day(now, tz)
         self.today_start = day_start(self.today, tz)
         self.first_day = min((local_day(int(w.previous.timestamp()), tz) for w in views), default=self.today)
-        self.first_hour = min((w.hourly_since for w in views), default=now // HOUR * HOUR)
+        self.first_hour = min((w.hourly_since for w in views), default=now // HOUR * HOUR) if hourly else now
         self.hours = max(0, (-(-now // HOUR) * HOUR - self.first_hour) // HOUR)
+        self.hourly = hourly
 
         width = self.today - self.first_day
         days: dict[Series, list[int]] = defaultdict(lambda: [0] * width)
@@ -51,8 +55,7 @@ class SpendCube:
         for source, item, start, seconds, amount in store.sums.rows(sources, since, now, reach=LONGEST_BUCKET):
             self.rows[source, item][start] = (seconds, amount)
         # A cut point older than those rows (a quarter's or year's "same point last period"): its day.
-        for w in views:
-            point = int(w.previous_point.timestamp())
+        for point in sorted({int(w.previous_point.timestamp()) for w in views}):
             cut = day_start(local_day(point, tz), tz)
             if cut < since and point > cut:
                 for source, item, start, seconds, amount in store.sums.rows(sources, cut, point):
@@ -60,6 +63,7 @@ class SpendCube:
         self.series = sorted(set(self.prefix) | set(self.rows))
         self._hourly: dict[Series, tuple[list[int], int]] = {}
         self._cuts: dict[Series, tuple[list[int], list[int]]] = {}
+        self._hourly_sums: dict[tuple[tuple[Series, ...], int], tuple[list[int], int]] = {}
         self._chosen: dict[tuple[object, object], list[Series]] = {}
 
     def spend(self, budget: Budget, w: Windows) -> Spend:
@@ -83,7 +87,7 @@ class SpendCube:
                 part = values[d_start - self.first_day :]
                 daily = list(map(operator.add, daily, part))
         daily.append(today)
-        hourly, data_end = self._hourly_of(chosen, w.hourly_since)
+        hourly, data_end = self._hourly_of(chosen, w.hourly_since) if self.hourly else ([], w.hourly_since)
         return Spend(current, previous, daily, hourly, data_end)
 
     def _select(self, budget: Budget) -> list[Series]:
@@ -109,7 +113,14 @@ class SpendCube:
         return sums[bisect_left(starts, until)] - sums[bisect_left(starts, since)]
 
     def _hourly_of(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
-        """The chosen series' spend per hour from `first`, and where their newest data ends."""
+        """The chosen series' spend per hour from `first`, and where their newest data ends
+        (budgets with the same filters share one sum)."""
+        key = (tuple(chosen), first)
+        if key not in self._hourly_sums:
+            self._hourly_sums[key] = self._sum_hourly(chosen, first)
+        return self._hourly_sums[key]
+
+    def _sum_hourly(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
         total = [0] * self.hours
         newest = None
         for s in chosen:
@@ -127,14 +138,20 @@ class SpendCube:
         if s not in self._hourly:
             hours = [0] * self.hours
             newest = 0
+            first, count = self.first_hour, self.hours
             for start, (seconds, amount) in self.rows.get(s, {}).items():
-                if start + seconds <= self.first_hour:
+                end = start + seconds
+                if end <= first:
                     continue
-                newest = max(newest, start + seconds)
+                if end > newest:
+                    newest = end
+                if seconds == HOUR and start % HOUR == 0:  # the common case, without the spreading
+                    hours[(start - first) // HOUR] += amount
+                    continue
                 span = max(1, seconds // HOUR)
                 share, remainder = divmod(amount, span)
-                base = (start - self.first_hour) // HOUR
-                for k in range(max(0, -base), min(span, self.hours - base)):
+                base = (start - first) // HOUR
+                for k in range(max(0, -base), min(span, count - base)):
                     hours[base + k] += share + (remainder if k == 0 else 0)
             self._hourly[s] = (hours, newest)
         return self._hourly[s]

@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 from alertd import lifecycle
 from alertd.config import SEVERITIES, Config
 from alertd.model import Message
-from alertd.notify.deliver import DEFAULT_TIMEOUT as DELIVERY_TIMEOUT
-from alertd.notify.deliver import deliver as deliver_one
 from alertd.notify.layout import append_section
 from alertd.notify.render import render_digest
 from alertd.notify.templates import Template, apply
@@ -74,12 +72,17 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
         for (channel, target), items in groups.items()
         for batch in ([items] if len(items) > DIGEST_AFTER else [[item] for item in items])
     ]
+    if not work:
+        return counts
+    # Apprise takes a third of a second to import: only once there is something to send.
+    from alertd.notify.deliver import DEFAULT_TIMEOUT
+
     tried = 0
     try:
         for url, batch in work:
             if lifecycle.stop_requested():
                 break
-            lifecycle.beat(allow=DELIVERY_TIMEOUT)  # Apprise's own limit on one attempt
+            lifecycle.beat(allow=DEFAULT_TIMEOUT)  # Apprise's own limit on one attempt
             tried += 1
             _send(config, store, url, batch, now, counts)
     finally:
@@ -90,6 +93,8 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
 
 def _send(config: Config, store: Store, url: str, items: list[Delivery], now: datetime, counts: Deliveries) -> None:
     """One message to one URL (one alert, or a digest of several), and its outcome for each."""
+    from alertd.notify.deliver import deliver as deliver_one
+
     first = items[0]
     if len(items) == 1:
         message = first.message

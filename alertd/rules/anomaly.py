@@ -34,6 +34,7 @@ from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
 BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
 MISSING = -(1 << 63)  # a bucket without data (or without an expectation) in the state's int lists
+_NOTHING = (0, MISSING)  # a bucket without spend
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,116 +199,137 @@ def resume(
         state.values, state.expected, state.ratios, state.level, state.recent, state.noise, state.residuals
     )
     vals.extend([MISSING if v is None else v for v in values])
+    end = len(vals)
     rbase = len(ratios) - base  # ratios[t + rbase] is the ratio of vals[t]
     known, nonzero, cusum = state.known, state.nonzero, state.cusum
     first = state.start - base * step  # unix time of vals[0]
-    clock = offsets(tz, first, len(vals), step)
+    clock = offsets(tz, first, end, step)
     week, weeks, per_day, window = shape.week, shape.weeks, DAY // step, shape.level_window
-    days = shape.recent // per_day
+    span, quarter, days = weeks * week, window // 4, shape.recent // per_day
     min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
-    steady = _steady(clock, len(vals), max(weeks * week, days * per_day) + 2)
+    steady = _steady(clock, end, max(span, days * per_day) + 2)
     sensitivity, half = params.sensitivity, params.sensitivity / 2
     up, down = params.direction == "up", params.direction == "down"
+    learning = len(residuals) < min_residuals
+    # Most buckets are calm: that path is inline, on locals, with comparisons for max/min, and
+    # its Point built without the NamedTuple constructor's Python frame.
+    log, nan, new = math.log, math.nan, tuple.__new__
+    add_ratio, add_expected, add_residual = ratios.append, exps.append, residuals.append
     points: list[Point] = []
     append = points.append
-    for t in range(base, len(vals)):
-        value = vals[t]
-        if t > 0:  # slide the windows to end just before t
-            entering = vals[t - 1]
-            if entering != MISSING:
-                known += 1
-                nonzero += entering != 0
-                insort(recent, entering)
-            if t - 1 - baseline >= 0:
-                leaving = vals[t - 1 - baseline]
-                if leaving != MISSING:
-                    known -= 1
-                    nonzero -= leaving != 0
-                    del recent[bisect_left(recent, leaving)]
-            ratio = ratios[t - 1 + rbase]
+    # The windows slide at every bucket t to end just before it: bucket t - 1 enters (`entering`,
+    # and the ratio of the previous round), bucket t - 1 - baseline leaves (`leaving`; for the
+    # ratios t - 1 - window). `recent`, only asked about at a spike, is slid then and at the end
+    # (`slid`: the bucket whose window it holds). `residuals` is a queue from index `head` on.
+    slid, head = max(0, base - 1), 0
+    ratio = ratios[-1] if base else nan
+    value = vals[base - 1] if base else MISSING
+    for t, weekly in enumerate(_weekly(vals, base, end, week, weeks), base):
+        entering, value = value, vals[t]
+        if entering != MISSING:
+            known += 1
+            if entering:
+                nonzero += 1
+        if t > baseline:
+            leaving = vals[t - 1 - baseline]
+            if leaving != MISSING:
+                known -= 1
+                if leaving:
+                    nonzero -= 1
+        if ratio == ratio:
+            insort(level, ratio)
+        if t > window:
+            ratio = ratios[t - 1 - window + rbase]
             if ratio == ratio:
-                insort(level, ratio)
-            if t - 1 - window >= 0:
-                ratio = ratios[t - 1 - window + rbase]
-                if ratio == ratio:
-                    del level[bisect_left(level, ratio)]
+                del level[bisect_left(level, ratio)]
         if value == MISSING:
-            ratios.append(math.nan)
-            exps.append(MISSING)
+            ratio = nan
+            add_ratio(nan)
+            add_expected(MISSING)
             append(_GAP)
             continue
-        # The common case inline: no offset change within reach, enough weekly lags.
-        lags = vals[t - min(weeks, t // week) * week : t : week]
-        if MISSING in lags:
-            lags = [x for x in lags if x != MISSING]
-        if steady[t] and len(lags) >= 2:
-            lags = sorted(lags)
-            n = len(lags)
-            seasonal = by_utc = lags[n // 2] if n % 2 else round((lags[n // 2 - 1] + lags[n // 2]) / 2)
-        elif isinstance(clock, int) or steady[t]:
-            offset = clock if isinstance(clock, int) else clock[t]
-            seasonal = by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, offset, None)
+        # `weekly` is what `_seasonal` says by the UTC clock when enough weeks have data.
+        if steady[t]:
+            seasonal = by_utc = weekly
+            if weekly is None:
+                offset = clock if isinstance(clock, int) else clock[t]
+                seasonal = by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, offset, None)
         else:
             seasonal = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
-            by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
-        ratios.append(value / seasonal if seasonal else math.nan)
+            by_utc = weekly
+            if weekly is None:
+                by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
+        ratio = value / seasonal if seasonal else nan
+        add_ratio(ratio)
         if known < min_history or seasonal is None:
-            exps.append(MISSING)
+            add_expected(MISSING)
             append(Point(value, None, 0.0, False, "insufficient"))
             continue
         n = len(level)
-        ratio = (level[n // 2] + level[(n - 1) // 2]) / 2 if n >= window // 4 else 1.0
+        level_ratio = (level[n // 2] + level[(n - 1) // 2]) / 2 if n >= quarter else 1.0
         # Deviations are judged as log ratios: cost noise is multiplicative, so a log scale
         # makes its tails symmetric and the same z-score mean the same at any level. (A credit,
         # a negative amount, counts as nothing spent.) Of the wall-clock and the UTC-clock
         # expectation, the closer one: a pattern may follow either.
-        expected = max(0, round(seasonal * ratio))
-        relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (expected + ABS_NOISE_FLOOR))
-        if by_utc is not None and by_utc != seasonal:
-            other = max(0, round(by_utc * ratio))
-            other_relative = math.log((max(value, 0) + ABS_NOISE_FLOOR) / (other + ABS_NOISE_FLOOR))
+        expected = round(seasonal * level_ratio)
+        if expected < 0:
+            expected = 0
+        spent = value + ABS_NOISE_FLOOR if value > 0 else ABS_NOISE_FLOOR
+        relative = log(spent / (expected + ABS_NOISE_FLOOR))
+        if by_utc != seasonal and by_utc is not None:
+            other = max(0, round(by_utc * level_ratio))
+            other_relative = log(spent / (other + ABS_NOISE_FLOOR))
             if abs(other_relative) < abs(relative):
                 expected, relative = other, other_relative
-        exps.append(expected)
-        if len(residuals) < min_residuals:
+        add_expected(expected)
+        if learning:
             # Too few judged buckets to know the noise: learn it, say nothing yet.
-            _remember(residuals, noise, relative, baseline)
+            head = _remember(residuals, head, noise, relative, baseline)
+            learning = len(residuals) - head < min_residuals
             append(Point(value, expected, 0.0, False, "insufficient"))
             continue
         n = len(noise)
-        sigma = max(MAD_TO_SIGMA * (noise[n // 2] + noise[(n - 1) // 2]) / 2 if n else 0.0, REL_NOISE_FLOOR)
+        sigma = MAD_TO_SIGMA * (noise[n // 2] + noise[(n - 1) // 2]) / 2
+        if sigma < REL_NOISE_FLOOR:
+            sigma = REL_NOISE_FLOOR
         score = relative / sigma
         directed = score if up else -score if down else abs(score)
-        if directed < half and nonzero:  # calm, the common case, inline: as `_verdict` would say
-            cusum = max(0.0, cusum + min(directed, CUSUM_CAP) - drift)
-            residuals.append(relative)
+        if directed < half and nonzero:  # calm: as `_verdict` would say
+            cusum = cusum + (directed if directed < CUSUM_CAP else CUSUM_CAP) - drift
+            if cusum < 0.0:
+                cusum = 0.0
+            add_residual(relative)
             insort(noise, abs(relative))
-            if len(residuals) > baseline:
-                del noise[bisect_left(noise, abs(residuals.pop(0)))]
-            append(Point(value, expected, score, False, "", sigma, sensitivity))
+            if n >= baseline:
+                del noise[bisect_left(noise, abs(residuals[head]))]
+                head += 1
+            append(new(Point, (value, expected, score, False, "", sigma, sensitivity)))
             continue
         point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, params)
-        if point.reason in ("spike", "ramp") and (
-            (value > expected and _intermittent(recent, value))
-            or _recurring(vals, exps, t, first, step, tz, value - expected)
-        ):
-            point = point._replace(anomalous=False, reason="recurring")
+        if point.reason in ("spike", "ramp"):
+            if value > expected:
+                recent = _slide(recent, vals, slid, t, baseline)
+                slid = t
+            if (value > expected and _intermittent(recent, value)) or _recurring(
+                vals, exps, t, first, step, tz, value - expected
+            ):
+                point = point._replace(anomalous=False, reason="recurring")
         if point.anomalous:
             cusum = 0.0
         elif point.reason != "recurring":  # what was seen before does not build up either
             cusum = max(0.0, cusum + min(_signed(score, params.direction), CUSUM_CAP) - drift)
         if not point.anomalous:
-            _remember(residuals, noise, relative, baseline)
+            head = _remember(residuals, head, noise, relative, baseline)
         append(point)
     after = ScanState(
-        start=first + len(vals) * step,
+        start=first + end * step,
         step=step,
         values=_ints(vals[-keep:]),
         expected=_ints(exps[-keep:]),
         ratios=_floats(ratios[-(window + 1) :]),
-        residuals=_floats(residuals),
+        residuals=_floats(residuals[head:]),
         level=_floats(level),
-        recent=_ints(recent),
+        recent=_ints(_slide(recent, vals, slid, max(0, end - 1), baseline)),
         noise=_floats(noise),
         known=known,
         nonzero=nonzero,
@@ -346,6 +369,44 @@ def _steady(clock: list[int] | int, n: int, reach: int) -> bytes:
     return bytes(flags)
 
 
+def _weekly(vals: Sequence[int], base: int, end: int, week: int, weeks: int) -> list[int | None]:
+    """Per bucket from `base` to `end`: the median of the buckets 1..`weeks` weeks before it that
+    have data, None when fewer than two have (the first part of `_seasonal`, by the UTC clock)."""
+    span = weeks * week
+    early = min(end, max(base, span))  # the buckets with fewer weeks behind them
+    lagged = chain(
+        (vals[t % week : t : week] for t in range(base, early)),
+        zip(*(vals[early - lag * week : end - lag * week] for lag in range(1, weeks + 1)), strict=True),
+    )
+    medians: list[int | None] = []
+    append = medians.append
+    for lags in lagged:
+        if MISSING in lags:
+            lags = [x for x in lags if x != MISSING]
+        n = len(lags)
+        if n < 2:
+            append(None)
+            continue
+        lags = sorted(lags)
+        append(lags[n // 2] if n % 2 else round((lags[n // 2 - 1] + lags[n // 2]) / 2))
+    return medians
+
+
+def _slide(
+    recent: MutableSequence[int], vals: Sequence[int], have: int, want: int, baseline: int
+) -> MutableSequence[int]:
+    """`recent`, the sorted values with data of the baseline window slid to bucket `have`, slid on
+    to bucket `want` (the window then ends just before it)."""
+    if want - have > baseline // 4:  # sorting afresh costs less than sliding bucket by bucket
+        return sorted([x for x in vals[max(0, want - baseline) : want] if x != MISSING])
+    for u in range(have + 1, want + 1):
+        if vals[u - 1] != MISSING:
+            insort(recent, vals[u - 1])
+        if u > baseline and vals[u - 1 - baseline] != MISSING:
+            del recent[bisect_left(recent, vals[u - 1 - baseline])]
+    return recent
+
+
 def _intermittent(recent: list[int], value: int) -> bool:
     """A mostly idle series (a cron job, a batch now and then) whose bursts of this size were seen
     at least `BURSTS` times in the baseline: another such burst is its normal."""
@@ -353,11 +414,16 @@ def _intermittent(recent: list[int], value: int) -> bool:
     return n >= BURSTS and recent[n // 2] + recent[(n - 1) // 2] == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
 
 
-def _remember(residuals: MutableSequence[float], noise: MutableSequence[float], relative: float, size: int) -> None:
+def _remember(
+    residuals: MutableSequence[float], head: int, noise: MutableSequence[float], relative: float, size: int
+) -> int:
+    """Queue a residual (the queue starts at `head`), dropping the oldest past `size`: the new head."""
     residuals.append(relative)
     insort(noise, abs(relative))
-    if len(residuals) > size:
-        del noise[bisect_left(noise, abs(residuals.pop(0)))]
+    if len(residuals) - head > size:
+        del noise[bisect_left(noise, abs(residuals[head]))]
+        head += 1
+    return head
 
 
 def _verdict(

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from alertd.config import Config, CsvSource, FriendliSource, NorthflankSource
 from alertd.model import FetchResult, Window
-from alertd.sources.http import ApiClient, RetryPolicy, SourceError
+
+if TYPE_CHECKING:
+    from alertd.sources.http import RetryPolicy
 
 __all__ = ["Source", "SourceError", "build"]
+
+
+class SourceError(Exception):
+    """A fetch failed; the message names the source and never carries a secret.
+
+    Here, not in `http`, so that the CSV reader (and `alertd import`) does not load httpx.
+    """
 
 
 class Source(Protocol):
@@ -24,6 +33,7 @@ class Source(Protocol):
 def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source:
     from alertd.sources.csvfile import CsvFeed
     from alertd.sources.friendli import Friendli
+    from alertd.sources.http import ApiClient
     from alertd.sources.northflank import Northflank
 
     source = config.source(name)

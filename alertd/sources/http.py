@@ -20,12 +20,9 @@ import httpx
 
 from alertd import __version__, lifecycle
 from alertd.redact import redact
+from alertd.sources import SourceError
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a year of hourly usage is ~10 MB; more is a broken server
-
-
-class SourceError(Exception):
-    """A fetch failed; the message names the source and never carries a secret."""
 
 
 @dataclass(frozen=True)

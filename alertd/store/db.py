@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from alertd.model import CostRecord, FetchResult, SeriesState, Window
 from alertd.store.budget_state import BudgetStates
 from alertd.store.files import Files
 from alertd.store.outbox import Outbox
-from alertd.store.rollup import Rollup
+from alertd.store.rollup import Rollup, local_day
 from alertd.store.scan_state import ScanStates
 from alertd.store.schema import migrate
 from alertd.store.silences import Silences
@@ -30,18 +31,19 @@ ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
     last_seen = excluded.last_seen
 """
 
-# An import is staged keyed as `costs` is, adding up rows of one bucket and line item as they
-# come: the staged rows are then already summed and in key order for the one upsert into costs
-# (faster than a GROUP BY over an unkeyed table, which sorts them all again).
+# An import is staged keyed by bucket and line item, adding up rows of one key as they come: the
+# staged rows are then summed and in key order for the one upsert into costs (faster than a
+# GROUP BY, which sorts them all again). The import's one source and currency are bound once, in
+# the upsert: four integer-led columns stage in about half the time of a CostRecord's six.
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staging (
-    source TEXT, bucket_start INTEGER, line_item TEXT, bucket_seconds INTEGER, amount INTEGER, currency TEXT,
-    PRIMARY KEY (source, bucket_start, line_item)
+    bucket_start INTEGER, line_item TEXT, bucket_seconds INTEGER, amount INTEGER,
+    PRIMARY KEY (bucket_start, line_item)
 ) WITHOUT ROWID
 """
 
 _STAGE = """
-INSERT INTO temp.staging VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO temp.staging VALUES (?, ?, ?, ?)
 ON CONFLICT DO UPDATE SET
     amount = amount + excluded.amount,
     bucket_seconds = max(bucket_seconds, excluded.bucket_seconds)
@@ -50,7 +52,7 @@ ON CONFLICT DO UPDATE SET
 # `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join.
 _UPSERT_STAGED = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
-SELECT source, bucket_start, line_item, bucket_seconds, amount, currency, unixepoch(), unixepoch()
+SELECT :source, bucket_start, line_item, bucket_seconds, amount, :currency, unixepoch(), unixepoch()
 FROM temp.staging WHERE true
 ON CONFLICT (source, bucket_start, line_item) DO UPDATE SET
     bucket_seconds = excluded.bucket_seconds,
@@ -140,27 +142,38 @@ class Store:
             self._log(source, kind, start, end, started, "error", Written(0, 0), error)
 
     def import_records(self, source: str, records: Iterable[CostRecord], started: float) -> Written:
-        """All of `records` or, if iterating them raises, none of them.
+        """All of `records` (of `source`, in one currency) or, if iterating them raises, none of them.
 
         Rows of one bucket and line item are added up (a CSV may list several costs under one
         line item), so that importing the same file again changes nothing.
         """
         self.conn.execute(_STAGING)
+        tally = _Tally(source, self.rollup.tz)
         with self.conn:
             self.conn.execute("DELETE FROM temp.staging")
-            self.conn.executemany(_STAGE, records)
-            rows_before, revisions_before = self._counts()
-            rows = self.conn.execute(_UPSERT_STAGED).rowcount
-            written = Written(rows, self._changed(rows_before, revisions_before))
-            first, last_end = self.conn.execute(
-                "SELECT min(bucket_start), max(bucket_start + bucket_seconds) FROM temp.staging"
-            ).fetchone()
-            if written.changed and first is not None:
-                self._track(source, first, last_end)
+            self.conn.executemany(_STAGE, tally.staged(records))
+            names = {"source": source, "currency": tally.currency}
+            if tally.currency is None:
+                written = Written(0, 0)
+            elif self._stored_between(source, tally.first, tally.last):
+                rows_before, revisions_before = self._counts()
+                rows = self.conn.execute(_UPSERT_STAGED, names).rowcount
+                written = Written(rows, self._changed(rows_before, revisions_before))
+                if written.changed:
+                    self._track(source, tally.first, tally.end)
+            else:  # every row is new: the rollup adds the sums taken while staging
+                rows = self.conn.execute(_UPSERT_STAGED, names).rowcount
+                written = Written(rows, rows)
+                self.rollup.track_added(source, tally.first, tally.end, tally.currency, tally.days)
             self.files.forget(source)  # its CSV feed's next poll reads the file whole, over the imported rows
             self._log(source, "import", None, None, started, "ok", written, None)
             self.conn.execute("DELETE FROM temp.staging")
         return written
+
+    def _stored_between(self, source: str, first_start: int, last_start: int) -> bool:
+        """Whether a row of `source` starting in [first_start, last_start] is stored (one index probe)."""
+        sql = "SELECT EXISTS (SELECT 1 FROM costs WHERE source = ? AND bucket_start BETWEEN ? AND ?)"
+        return bool(self.conn.execute(sql, (source, first_start, last_start)).fetchone()[0])
 
     def _changed(self, rows_before: int, revisions_before: int) -> int:
         """New rows plus revised amounts (the trigger's rows) since the counts were taken."""
@@ -288,3 +301,39 @@ class Store:
     def series_states(self, rule: str) -> dict[str, SeriesState]:
         """The anomaly lifecycle of each series of `rule` (kept with its scan by `scan_states`)."""
         return self.scan_states.lifecycle(rule)
+
+
+class _Tally:
+    """What an import's records come to, taken as they stream into staging: their one currency, the
+    range of their buckets, and their sums per local day and line item, which the rollup adds when
+    no stored row was in that range (instead of a GROUP BY over every imported row)."""
+
+    def __init__(self, source: str, tz: ZoneInfo) -> None:
+        self.source, self.tz = source, tz
+        self.currency: str | None = None  # None until a record passed
+        self.first = self.last = self.end = 0  # first and last bucket start, last bucket end
+        self.days: dict[int, dict[str, int]] = {}  # local day → line item → amount
+
+    def staged(self, records: Iterable[CostRecord]) -> Iterator[tuple[int, str, int, int]]:
+        """The staging rows (bucket_start, line_item, bucket_seconds, amount) of `records`."""
+        it = iter(records)
+        head = next(it, None)
+        if head is None:
+            return
+        source, currency, tz = self.source, head.currency, self.tz
+        first = last = end = head.bucket_start
+        per_bucket: dict[int, dict[str, int]] = {}  # bucket start → its day's sums
+        bucket, sums = None, {}
+        for src, start, item, seconds, amount, cur in chain((head,), it):
+            if src != source or cur != currency:
+                raise ValueError(f"an import into {source} in {currency} was given a row of {src} in {cur}")
+            if start != bucket:  # rows of one bucket usually come together: its day is found once
+                bucket, sums = start, per_bucket.get(start)
+                if sums is None:
+                    sums = per_bucket[start] = self.days.setdefault(local_day(start, tz), {})
+                    first, last = min(first, start), max(last, start)
+            sums[item] = sums.get(item, 0) + amount
+            if start + seconds > end:
+                end = start + seconds
+            yield start, item, seconds, amount
+        self.currency, self.first, self.last, self.end = currency, first, last, end

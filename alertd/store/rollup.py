@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
@@ -26,6 +26,11 @@ INSERT INTO daily (source, day, line_item, currency, amount)
 SELECT source, (bucket_start + :offset) / 86400, line_item, currency, sum(amount) FROM costs
 WHERE source = :source AND bucket_start >= :start AND bucket_start < :end AND true
 GROUP BY 2, 3, 4
+ON CONFLICT (source, day, line_item, currency) DO UPDATE SET amount = amount + excluded.amount
+"""
+
+_ADD = """
+INSERT INTO daily (source, day, line_item, currency, amount) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (source, day, line_item, currency) DO UPDATE SET amount = amount + excluded.amount
 """
 
@@ -88,11 +93,28 @@ class Rollup:
 
         Call inside the write's transaction, after the costs are written.
         """
+        self._log_change(source, first_start, last_end)
+        self._refresh(source, first_start, last_end)
+
+    def track_added(
+        self, source: str, first_start: int, last_end: int, currency: str, days: Mapping[int, Mapping[str, int]]
+    ) -> None:
+        """Buckets of `source` starting in [first_start, last_end) were written where no row of
+        `source` was stored: log it, and add their sums per local day and line item (`days`, in
+        `currency`) to those days' rollup. What is there comes from rows outside the range, so the
+        result is what `track`'s refresh would compute, without reading the written rows back.
+
+        Call inside the write's transaction.
+        """
+        self._log_change(source, first_start, last_end)
+        rows = ((source, day, item, currency, amount) for day, items in days.items() for item, amount in items.items())
+        self.conn.executemany(_ADD, rows)
+
+    def _log_change(self, source: str, first_start: int, last_end: int) -> None:
         self.conn.execute(
             "INSERT INTO changes (source, first_start, last_end, at) VALUES (?, ?, ?, ?)",
             (source, first_start, last_end, time.time()),
         )
-        self._refresh(source, first_start, last_end)
 
     def _refresh(self, source: str, first_start: int, last_end: int) -> None:
         first_day = local_day(first_start, self.tz)
@@ -130,6 +152,11 @@ class Rollup:
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"cursor:{name}", str(change_id))
             )
+
+    def prune(self, upto: int) -> None:
+        """Forget changes every reader has taken in (ids up to `upto`)."""
+        with self.conn:
+            self.conn.execute("DELETE FROM changes WHERE id <= ?", (upto,))
 
     def newest_change(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]

@@ -155,7 +155,7 @@ MIGRATIONS: list[str] = [
     );
 
     CREATE TABLE IF NOT EXISTS changes (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused after pruning: readers keep ids
         source TEXT NOT NULL,
         first_start INTEGER NOT NULL,       -- buckets starting at or after first_start and ending by
         last_end INTEGER NOT NULL,          -- last_end were new or revised
