@@ -85,6 +85,7 @@ def backfill(
                     log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error)
                     break
                 written = store.record_fetch(name, kind, chunk, started, result)
+                del result  # a CSV file's rows: not held while the next source is read
                 rows, changed, fetches = rows + written.rows, changed + written.changed, fetches + 1
                 if advance:
                     advance(name, chunk.end_ts - chunk.start_ts)

@@ -65,9 +65,16 @@ class SpendCube:
         self._cuts: dict[Series, tuple[list[int], list[int]]] = {}
         self._hourly_sums: dict[tuple[tuple[Series, ...], int], tuple[list[int], int]] = {}
         self._chosen: dict[tuple[object, object], list[Series]] = {}
+        self._spends: dict[tuple[object, ...], Spend] = {}
 
     def spend(self, budget: Budget, w: Windows) -> Spend:
-        chosen = self._select(budget)
+        """The budget's spend; budgets with the same filters and period share one."""
+        key = (budget.sources, budget.line_items, w.start, w.previous, w.previous_point, w.hourly_since)
+        if key not in self._spends:
+            self._spends[key] = self._spend(self._select(budget), w)
+        return self._spends[key]
+
+    def _spend(self, chosen: Sequence[Series], w: Windows) -> Spend:
         start = int(w.start.timestamp())
         d_start = local_day(start, self.tz)
         point = int(w.previous_point.timestamp())
