@@ -3,15 +3,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from alertd import config as configuration
 from alertd.ingest import Outcome, poll, poll_window
-from alertd.sources.csvfile import CsvError, CsvFeed, read_costs
+from alertd.sources.csvfile import CsvError, CsvFeed, micros, read_costs
 from alertd.store import Store
 from tests.conftest import run_cli
 
@@ -45,6 +48,31 @@ def test_end_column_sets_the_bucket_length(write) -> None:
     path = write("a.csv", "line_item,timestamp,end,amount\nx,2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,3\n")
     (record,) = read_costs(path, "s", "USD", timedelta(hours=1))
     assert record.bucket_seconds == 86400 and record.amount == 3_000_000
+
+
+def _outcome(convert: Callable[[str], int], text: str) -> int | type[Exception]:
+    try:
+        return convert(text)
+    except (ArithmeticError, ValueError) as exc:
+        return type(exc)
+
+
+# Decimal-looking strings: signs, Unicode digits (\d), up to 30 digits before and 9 after the
+# point, exponents; and any text made of what amounts are made of.
+_DECIMALS = st.from_regex(r"[+-]?\d{0,30}(\.\d{0,9})?([eE][+-]?\d{1,2})?", fullmatch=True)
+_AMOUNT_CHARS = st.text(st.sampled_from("0123456789.-+eE _\u0663\u00b2"), max_size=12)
+
+
+@given(st.one_of(_DECIMALS, _AMOUNT_CHARS, st.decimals(allow_nan=True).map(str)))
+@example("0.0000005")  # a tie: to even, 0
+@example("0.0000015")  # a tie: to even, 2
+@example("1" * 28)  # the most digits the integer path takes
+@example("1" * 29)  # Decimal's 28-digit product rounds this one: the same here
+@example("1" * 29 + ".5")
+@example("\u0663.\u0665")  # Arabic-Indic digits: int() and Decimal read them alike
+@example("\u00b2")  # a digit that is not decimal: Decimal's error, not int()'s
+def test_amounts_convert_as_decimal_does(text: str) -> None:
+    assert _outcome(micros, text) == _outcome(lambda t: round(Decimal(t) * Decimal(10**6)), text)
 
 
 @pytest.mark.parametrize(

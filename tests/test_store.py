@@ -4,6 +4,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ import pytest
 
 from alertd.model import CostRecord, FetchResult, Window, utc
 from alertd.store import Store
+from alertd.store.db import Written
 from alertd.store.schema import MIGRATIONS, migrate
 
 H = 3600
@@ -92,6 +94,66 @@ def test_import_adds_up_rows_of_one_bucket_and_item_and_is_idempotent(store: Sto
     again = store.import_records("nf", iter(records), 0)
     assert (again.rows, again.changed) == (2, 0)
     assert store.conn.execute("SELECT count(*) FROM revisions").fetchone()[0] == 0
+
+
+def _rollup(store: Store) -> dict[tuple[str, int, str, str], int]:
+    rows = store.conn.execute("SELECT source, day, line_item, currency, amount FROM daily")
+    return {(s, d, i, c): a for s, d, i, c, a in rows}
+
+
+def _grouped(store: Store, tz: ZoneInfo) -> dict[tuple[str, int, str, str], int]:
+    """The rollup as a GROUP BY over `costs` makes it, local days found by datetime."""
+    sums: Counter[tuple[str, int, str, str]] = Counter()
+    for source, start, item, currency, amount in store.conn.execute(
+        "SELECT source, bucket_start, line_item, currency, amount FROM costs"
+    ):
+        sums[source, (datetime.fromtimestamp(start, tz).date() - date(1970, 1, 1)).days, item, currency] += amount
+    return dict(sums)
+
+
+def test_imports_keep_the_rollup_equal_to_a_group_by_over_costs(tmp_path: Path) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    t = int(datetime(2026, 3, 27, 22, tzinfo=UTC).timestamp())  # 23:00 local; summer time on the 29th
+
+    def hours(first: int, last: int, scale: int = 1, source: str = "nf") -> list[CostRecord]:
+        rows = [
+            CostRecord(source, t + h * H, item, H, (h + 1) * scale, "USD") for h in range(first, last) for item in "ab"
+        ]
+        rows.append(CostRecord(source, t + first * H, "a", H, 7, "USD"))  # a second row of one bucket: added up
+        rows.append(CostRecord(source, t + first * H, "daily", 86400, 1000, "USD"))  # crosses midnight
+        return rows
+
+    with Store(tmp_path / "r.db", berlin) as store:
+        sql: list[str] = []
+        store.conn.set_trace_callback(sql.append)
+
+        def imported(records: list[CostRecord]) -> tuple[Written, bool]:
+            """What the import wrote, and whether it refreshed days from `costs` (a GROUP BY)."""
+            sql.clear()
+            written = store.import_records(records[0].source, iter(records), 0)
+            assert _rollup(store) == _grouped(store, berlin)
+            return written, any("GROUP BY" in s for s in sql)
+
+        assert imported(hours(0, 30)) == (Written(61, 61), False)  # first import: sums taken while staging
+        assert store.rollup.changes_since(0)[0] == {"nf": (t, t + 30 * H)}
+        newest = store.rollup.newest_change()
+        assert imported(hours(0, 30)) == (Written(61, 0), False)  # re-import: nothing changed, nothing to refresh
+        assert store.rollup.newest_change() == newest
+        assert imported(hours(30, 60)) == (Written(61, 61), False)  # after it, sharing its last day
+        assert imported(hours(20, 40, scale=3)) == (Written(41, 41), True)  # overlapping, revising
+        assert store.rollup.changes_since(newest + 1)[0] == {
+            "nf": (t + 20 * H, t + 44 * H)
+        }  # the daily bucket ends last
+        # New hours first, then revisions of stored ones: the whole range is probed, not the first row's.
+        assert imported(hours(60, 66) + hours(50, 55, scale=2)) == (Written(24, 24), True)
+        assert imported(hours(0, 60, source="other"))[1] is False  # another source's rows are no overlap
+        assert len({day for _, day, _, _ in _rollup(store)}) == 4
+
+
+def test_an_import_takes_records_of_its_source_only(store: Store) -> None:
+    with pytest.raises(ValueError, match="given a row of other"):
+        store.import_records("nf", iter([rec(T0, "a", 1), rec(T0, "b", 2, source="other")]), 0)
+    assert costs(store) == {} and _rollup(store) == {}
 
 
 def test_a_failed_import_leaves_the_store_usable(store: Store) -> None:

@@ -15,7 +15,7 @@ from alertd.model import CostRecord, FetchResult, SeriesState, Window
 from alertd.store.budget_state import BudgetStates
 from alertd.store.files import Files
 from alertd.store.outbox import Outbox
-from alertd.store.rollup import Rollup, local_day
+from alertd.store.rollup import Rollup, day_start, local_day
 from alertd.store.scan_state import ScanStates
 from alertd.store.schema import migrate
 from alertd.store.silences import Silences
@@ -152,19 +152,18 @@ class Store:
         with self.conn:
             self.conn.execute("DELETE FROM temp.staging")
             self.conn.executemany(_STAGE, tally.staged(records))
-            names = {"source": source, "currency": tally.currency}
-            if tally.currency is None:
-                written = Written(0, 0)
-            elif self._stored_between(source, tally.first, tally.last):
-                rows_before, revisions_before = self._counts()
-                rows = self.conn.execute(_UPSERT_STAGED, names).rowcount
-                written = Written(rows, self._changed(rows_before, revisions_before))
-                if written.changed:
-                    self._track(source, tally.first, tally.end)
-            else:  # every row is new: the rollup adds the sums taken while staging
-                rows = self.conn.execute(_UPSERT_STAGED, names).rowcount
-                written = Written(rows, rows)
-                self.rollup.track_added(source, tally.first, tally.end, tally.currency, tally.days)
+            written = Written(0, 0)
+            if tally.currency is not None:
+                overlap = self._stored_between(source, tally.first, tally.last)
+                before = self._counts() if overlap else (0, 0)
+                rows = self.conn.execute(_UPSERT_STAGED, {"source": source, "currency": tally.currency}).rowcount
+                if not overlap:  # every row is new: the rollup adds the sums taken while staging
+                    written = Written(rows, rows)
+                    self.rollup.track_added(source, tally.first, tally.end, tally.currency, tally.days)
+                else:
+                    written = Written(rows, self._changed(*before))
+                    if written.changed:
+                        self._track(source, tally.first, tally.end)
             self.files.forget(source)  # its CSV feed's next poll reads the file whole, over the imported rows
             self._log(source, "import", None, None, started, "ok", written, None)
             self.conn.execute("DELETE FROM temp.staging")
@@ -187,7 +186,8 @@ class Store:
 
     def _track(self, source: str, first_start: int, last_end: int) -> None:
         """Every write that changed buckets of `source` in [first_start, last_end) calls this in its
-        transaction: the change log and the rollup follow."""
+        transaction: the change log and the rollup follow. (An import into a range holding no
+        stored row of its source calls `rollup.track_added` instead, with the sums it took.)"""
         self.rollup.track(source, first_start, last_end)
 
     def _write(self, records: Sequence[CostRecord], zero_absent_of: str | None) -> Written:
@@ -322,16 +322,15 @@ class _Tally:
             return
         source, currency, tz = self.source, head.currency, self.tz
         first = last = end = head.bucket_start
-        per_bucket: dict[int, dict[str, int]] = {}  # bucket start → its day's sums
-        bucket, sums = None, {}
+        bucket, since, until, sums = None, 0, 0, {}  # the last row's bucket, its local day [since, until)
         for src, start, item, seconds, amount, cur in chain((head,), it):
             if src != source or cur != currency:
                 raise ValueError(f"an import into {source} in {currency} was given a row of {src} in {cur}")
-            if start != bucket:  # rows of one bucket usually come together: its day is found once
-                bucket, sums = start, per_bucket.get(start)
-                if sums is None:
-                    sums = per_bucket[start] = self.days.setdefault(local_day(start, tz), {})
-                    first, last = min(first, start), max(last, start)
+            if start != bucket:  # rows of a bucket, and buckets of a day, usually come together
+                bucket, first, last = start, min(first, start), max(last, start)
+                if not since <= start < until:
+                    day = local_day(start, tz)
+                    since, until, sums = day_start(day, tz), day_start(day + 1, tz), self.days.setdefault(day, {})
             sums[item] = sums.get(item, 0) + amount
             if start + seconds > end:
                 end = start + seconds

@@ -4,8 +4,8 @@ Budgets, reports and `status` sum whole local days from `daily` (one row per sou
 and day) instead of every hourly row; only the part of a day that is cut (today, the same point
 of the previous period) is read from `costs`. A day is a local date of one zone (the configured
 `timezone`), so a period, which starts at a local midnight, is a range of days. The rollup is
-refreshed from `costs` for the days a write touched, in the write's transaction; it is rebuilt
-whole when the zone changes.
+refreshed from `costs` for the days a write touched, in the write's transaction (an import where
+nothing was stored adds the sums it took instead); it is rebuilt whole when the zone changes.
 """
 
 from __future__ import annotations
@@ -99,10 +99,11 @@ class Rollup:
     def track_added(
         self, source: str, first_start: int, last_end: int, currency: str, days: Mapping[int, Mapping[str, int]]
     ) -> None:
-        """Buckets of `source` starting in [first_start, last_end) were written where no row of
-        `source` was stored: log it, and add their sums per local day and line item (`days`, in
-        `currency`) to those days' rollup. What is there comes from rows outside the range, so the
-        result is what `track`'s refresh would compute, without reading the written rows back.
+        """Buckets of `source` in [first_start, last_end) were written, and no row of `source`
+        starting between the first and the last of them was stored before: log it, and add their
+        sums per local day and line item (`days`, in `currency`) to those days' rollup. What it
+        held comes from other rows, so the result is what `track`'s refresh would compute, without
+        reading the written rows back.
 
         Call inside the write's transaction.
         """
