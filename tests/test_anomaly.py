@@ -193,6 +193,23 @@ def test_a_scan_in_pieces_is_the_scan_in_one_go(zone: str, step: int, seed: int)
         points, state = resume(state, values[at:end], tz, AnomalyParams())
         pieces += points
         at = end
-    assert pieces == whole
+    assert pieces == list(whole)
     assert any(p.anomalous for p in whole) and any(p.reason == "gap" for p in whole)
     assert state.start == START + len(values) * step
+
+
+def test_verdicts_of_two_scans_joined_are_the_verdicts_of_one() -> None:
+    """Calm buckets are kept as numbers and made Points when asked for: by index (from either
+    end), by slice, and after `+` (how the daemon joins a scan and its resumption)."""
+    values = hourly(60)
+    values[50 * 24 + 14] = 20 * M  # one spike among calm buckets
+    values[30 * 24] = None
+    whole = list(scan(values, START, H, UTCZ, AnomalyParams()))
+    head, state = resume(fresh(START, H), values[:1000], UTCZ, AnomalyParams())
+    tail, _ = resume(state, values[1000:], UTCZ, AnomalyParams())
+    joined = head + tail
+    assert len(joined) == len(values) and list(joined) == whole
+    assert joined[-1] == whole[-1] and joined[1000:1010] == whole[1000:1010]
+    calm = joined[40 * 24]
+    assert calm.reason == "" and calm.expected is not None and calm.low < calm.expected < calm.high
+    assert {p.reason for p in joined} >= {"", "spike", "gap", "insufficient"}

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from alertd.config import Anomaly, route
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, Contributor, SeriesState
 from alertd.money import MICROS
-from alertd.rules.anomaly import DEFAULT_SENSITIVITY, AnomalyParams, Point, scan, seasonal_expected
+from alertd.rules.anomaly import DEFAULT_SENSITIVITY, AnomalyParams, Point, Verdicts, scan, seasonal_expected
 from alertd.rules.periods import period_bounds
 from alertd.rules.series import DAY
 
@@ -100,15 +100,20 @@ def fingerprint(rule: Anomaly, tz: ZoneInfo) -> str:
 
 
 def judge(
-    points: Sequence[Point], first: int, step: int, state: SeriesState, cooldown: timedelta | None
+    points: Verdicts, first: int, step: int, state: SeriesState, cooldown: timedelta | None
 ) -> tuple[SeriesState, list[tuple[int, Action]], int | None]:
     """Run the lifecycle over the buckets (from unix time `first`) not judged yet, each seen at its
     end: the new state, the actions (by index into `points`), and the last anomalous index."""
     begin = 0 if state.last_bucket is None else max(0, (state.last_bucket - first) // step + 1)
     actions = []
     last_anomalous = None
-    for i in range(begin, len(points)):
-        point = points[i]
+    items = points.items
+    for i in range(begin, len(items)):
+        point = items[i]
+        if isinstance(point, float):  # a calm bucket: it matters only to an open event
+            if state.open_since is None:
+                continue
+            point = points[i]
         bucket_start = first + i * step
         if point.anomalous:
             last_anomalous = i

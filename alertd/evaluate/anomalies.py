@@ -21,7 +21,7 @@ from alertd import lifecycle
 from alertd.alerts.anomaly import alert_of, digest, drivers, fingerprint, judge, params_of, status_of
 from alertd.config import Anomaly, Config
 from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key
-from alertd.rules.anomaly import Point, ScanState, fresh, history_needed, resume, shape_for
+from alertd.rules.anomaly import ScanState, Verdicts, fresh, history_needed, resume, shape_for
 from alertd.rules.series import DAY, HOUR, dense, group_of, selects_item, sources_of, step_of
 from alertd.store import Store
 
@@ -45,7 +45,7 @@ class _Job:
 @dataclass(frozen=True, slots=True)
 class _Scanned:
     job: _Job
-    points: list[Point]  # from job.state.start
+    points: Verdicts  # from job.state.start
     checkpoint: ScanState
 
 
@@ -201,9 +201,12 @@ def _scan(store: Store, rule: Anomaly, jobs: list[_Job], until: int, config: Con
         items = None
         if rule.line_items is not None:
             items = [i for i in scans.line_items(source, since, until) if selects_item(rule, i)]
+        series: dict[str | None, list[tuple[int, int, int]]] = {}  # line item → its series' rows
         for item, start, seconds, amount in scans.buckets(source, since, until, items, per_item):
-            key = series_key(*group_of(rule, source, item))
-            rows.setdefault(key, []).append((start, seconds, amount))
+            found = series.get(item)
+            if found is None:
+                found = series[item] = rows.setdefault(series_key(*group_of(rule, source, item)), [])
+            found.append((start, seconds, amount))
     for job in jobs:
         state = job.state
         step = state.step
@@ -246,8 +249,9 @@ def _drivers(store: Store, rule: Anomaly, done: _Scanned, i: int, config: Config
     first = bucket - (shape.weeks * shape.week + 2) * step
     count = (bucket - first) // step + 1
     parts: dict[str, list[tuple[int, int, int]]] = {}
+    items = None if job.line_item is None else [job.line_item]
     for source in job.sources:
-        for item, start, seconds, amount in store.scan_states.buckets(source, first, bucket + step, None, True):
+        for item, start, seconds, amount in store.scan_states.buckets(source, first, bucket + step, items, True):
             if selects_item(rule, item) and (job.line_item is None or item == job.line_item):
                 parts.setdefault(item, []).append((start, seconds, amount))
     dense_parts = {

@@ -34,11 +34,11 @@ from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, overload
 from zoneinfo import ZoneInfo
 
-from alertd.rules.clock import offsets, weekend
+from alertd.rules.clock import offsets
+from alertd.rules.seasonal import MISSING, same_kind_median, seasonal_median, steady_flags, weekly_medians
 
 HOUR = 3600
 DAY = 86400
@@ -50,8 +50,6 @@ CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's 
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
 BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
-MISSING = -(1 << 63)  # a bucket without data (or without an expectation) in the state's int lists
-_NOTHING = (0, MISSING)  # a bucket without spend
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +87,51 @@ class Point(NamedTuple):
         if self.expected is None or not self.sensitivity:
             return 0
         return int((self.expected + ABS_NOISE_FLOOR) * math.exp(self.sensitivity * self.sigma)) - ABS_NOISE_FLOOR
+
+
+class Verdicts(Sequence[Point]):
+    """A scan's verdicts, a Point per bucket. Most buckets are calm: one of those is kept as just
+    its score (in `items`) and noise level, and made a Point when asked for."""
+
+    __slots__ = ("expected", "items", "sensitivity", "sigmas", "values")
+
+    def __init__(
+        self,
+        items: list[Point | float],
+        sigmas: list[float],
+        values: Sequence[int],
+        expected: Sequence[int],
+        sensitivity: float,
+    ) -> None:
+        self.items = items  # per bucket its Point, or the score of a calm one
+        self.sigmas, self.values, self.expected, self.sensitivity = sigmas, values, expected, sensitivity
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Point]: ...
+
+    def __getitem__(self, i: int | slice) -> Point | list[Point]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.items)))]
+        item = self.items[i]
+        if isinstance(item, float):
+            return Point(self.values[i], self.expected[i], item, False, "", self.sigmas[i], self.sensitivity)
+        return item
+
+    def __add__(self, other: Verdicts) -> Verdicts:
+        """The verdicts of a scan and of the one resumed after it."""
+        return Verdicts(
+            self.items + other.items,
+            self.sigmas + other.sigmas,
+            [*self.values, *other.values],
+            [*self.expected, *other.expected],
+            self.sensitivity,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +221,14 @@ def _baseline(step: int, params: AnomalyParams) -> int:
     return int((params.baseline or shape_for(step).baseline).total_seconds()) // step
 
 
-def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, params: AnomalyParams) -> list[Point]:
+def scan(values: Sequence[int | None], start: int, step: int, tz: ZoneInfo, params: AnomalyParams) -> Verdicts:
     """One verdict per bucket; bucket t uses only buckets before it. Linear in the length."""
     return resume(fresh(start, step), values, tz, params)[0]
 
 
 def resume(
     state: ScanState, values: Sequence[int | None], tz: ZoneInfo, params: AnomalyParams
-) -> tuple[list[Point], ScanState]:
+) -> tuple[Verdicts, ScanState]:
     """The verdicts on `values` (the buckets from `state.start` on) and the state after them."""
     step = state.step
     shape = shape_for(step)
@@ -207,16 +250,17 @@ def resume(
     week, weeks, per_day, window = shape.week, shape.weeks, DAY // step, shape.level_window
     span, quarter, days = weeks * week, window // 4, shape.recent // per_day
     min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
-    steady = _steady(clock, end, max(span, days * per_day) + 2)
+    steady = steady_flags(clock, end, max(span, days * per_day) + 2)
     sensitivity, half = params.sensitivity, params.sensitivity / 2
     up, down = params.direction == "up", params.direction == "down"
     learning = len(residuals) < min_residuals
     # Most buckets are calm: that path is inline, on locals, with comparisons for max/min, and
-    # its Point built without the NamedTuple constructor's Python frame.
-    log, nan, new = math.log, math.nan, tuple.__new__
+    # keeps just the score and noise level of the bucket (see `Verdicts`).
+    log, nan = math.log, math.nan
     add_ratio, add_expected, add_residual = ratios.append, exps.append, residuals.append
-    points: list[Point] = []
-    append = points.append
+    items: list[Point | float] = []
+    sigmas: list[float] = []
+    append, add_sigma = items.append, sigmas.append
     # The windows slide at every bucket t to end just before it: bucket t - 1 enters (`entering`,
     # and the ratio of the previous round), bucket t - 1 - baseline leaves (`leaving`; for the
     # ratios t - 1 - window). `recent`, only asked about at a spike, is slid then and at the end
@@ -224,7 +268,7 @@ def resume(
     slid, head = max(0, base - 1), 0
     ratio = ratios[-1] if base else nan
     value = vals[base - 1] if base else MISSING
-    for t, weekly in enumerate(_weekly(vals, base, end, week, weeks), base):
+    for t, weekly in enumerate(weekly_medians(vals, base, end, week, weeks), base):
         entering, value = value, vals[t]
         if entering != MISSING:
             known += 1
@@ -247,23 +291,25 @@ def resume(
             add_ratio(nan)
             add_expected(MISSING)
             append(_GAP)
+            add_sigma(0.0)
             continue
-        # `weekly` is what `_seasonal` says by the UTC clock when enough weeks have data.
+        # `weekly` is what `seasonal_median` says by the UTC clock when enough weeks have data.
         if steady[t]:
             seasonal = by_utc = weekly
             if weekly is None:
                 offset = clock if isinstance(clock, int) else clock[t]
-                seasonal = by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, offset, None)
+                seasonal = by_utc = same_kind_median(vals, t, per_day, days, first, step, offset)
         else:
-            seasonal = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
+            seasonal = seasonal_median(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
             by_utc = weekly
             if weekly is None:
-                by_utc = _seasonal(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
+                by_utc = seasonal_median(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
         ratio = value / seasonal if seasonal else nan
         add_ratio(ratio)
         if known < min_history or seasonal is None:
             add_expected(MISSING)
             append(Point(value, None, 0.0, False, "insufficient"))
+            add_sigma(0.0)
             continue
         n = len(level)
         level_ratio = (level[n // 2] + level[(n - 1) // 2]) / 2 if n >= quarter else 1.0
@@ -287,11 +333,13 @@ def resume(
             head = _remember(residuals, head, noise, relative, baseline)
             learning = len(residuals) - head < min_residuals
             append(Point(value, expected, 0.0, False, "insufficient"))
+            add_sigma(0.0)
             continue
         n = len(noise)
         sigma = MAD_TO_SIGMA * (noise[n // 2] + noise[(n - 1) // 2]) / 2
         if sigma < REL_NOISE_FLOOR:
             sigma = REL_NOISE_FLOOR
+        add_sigma(sigma)
         score = relative / sigma
         directed = score if up else -score if down else abs(score)
         if directed < half and nonzero:  # calm: as `_verdict` would say
@@ -303,7 +351,7 @@ def resume(
             if n >= baseline:
                 del noise[bisect_left(noise, abs(residuals[head]))]
                 head += 1
-            append(new(Point, (value, expected, score, False, "", sigma, sensitivity)))
+            append(score)
             continue
         point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, params)
         if point.reason in ("spike", "ramp"):
@@ -335,7 +383,7 @@ def resume(
         nonzero=nonzero,
         cusum=cusum,
     )
-    return points, after
+    return Verdicts(items, sigmas, vals[base:], exps[base:], sensitivity), after
 
 
 _GAP = Point(None, None, 0.0, False, "gap")
@@ -355,41 +403,6 @@ def _ints(items: array | list[int]) -> array:
 
 def _floats(items: array | list[float]) -> array:
     return items if isinstance(items, array) else array("d", items)
-
-
-def _steady(clock: list[int] | int, n: int, reach: int) -> bytes:
-    """Per bucket, whether the zone's offset stayed the same over the `reach` buckets before it
-    (then the wall clock and the UTC clock give the same lags)."""
-    if isinstance(clock, int):
-        return b"\x01" * n
-    flags = bytearray(b"\x01") * n
-    for i in range(1, n):
-        if clock[i] != clock[i - 1]:
-            flags[i : i + reach] = b"\x00" * len(flags[i : i + reach])
-    return bytes(flags)
-
-
-def _weekly(vals: Sequence[int], base: int, end: int, week: int, weeks: int) -> list[int | None]:
-    """Per bucket from `base` to `end`: the median of the buckets 1..`weeks` weeks before it that
-    have data, None when fewer than two have (the first part of `_seasonal`, by the UTC clock)."""
-    span = weeks * week
-    early = min(end, max(base, span))  # the buckets with fewer weeks behind them
-    lagged = chain(
-        (vals[t % week : t : week] for t in range(base, early)),
-        zip(*(vals[early - lag * week : end - lag * week] for lag in range(1, weeks + 1)), strict=True),
-    )
-    medians: list[int | None] = []
-    append = medians.append
-    for lags in lagged:
-        if MISSING in lags:
-            lags = [x for x in lags if x != MISSING]
-        n = len(lags)
-        if n < 2:
-            append(None)
-            continue
-        lags = sorted(lags)
-        append(lags[n // 2] if n % 2 else round((lags[n // 2 - 1] + lags[n // 2]) / 2))
-    return medians
 
 
 def _slide(
@@ -457,62 +470,6 @@ def _signed(score: float, direction: str) -> float:
     return score if direction == "up" else -score if direction == "down" else abs(score)
 
 
-def _seasonal(
-    values: Sequence[int],
-    t: int,
-    week: int,
-    weeks: int,
-    per_day: int,
-    days: int,
-    first: int,
-    step: int,
-    offset: int,
-    clock: list[int] | None,
-    wall: bool = True,
-) -> int | None:
-    """Median of the same moment in past weeks, or of recent same-kind days while history is short.
-
-    `wall`: the same local wall-clock hour (people's working hours); else the same UTC hour (a
-    server's cron). They differ only for the weeks after a DST change (`clock`: the offset of
-    each bucket; None when it never changes)."""
-    adjust = wall and clock is not None and step < DAY
-    weekly = []
-    for lag in range(1, weeks + 1):
-        i = t - lag * week
-        if i < 0:
-            break
-        if adjust:
-            i += (offset - clock[i]) // step  # type: ignore[index]  # same wall-clock hour across a DST change
-        if 0 <= i < t and values[i] != MISSING:
-            weekly.append(values[i])
-    if len(weekly) >= 2:
-        return _median(weekly)
-    weekend_t = weekend(first + t * step, offset)
-    same_kind = []
-    for lag in range(1, days + 1):
-        i = t - lag * per_day
-        if i < 0:
-            break
-        if adjust:
-            i += (offset - clock[i]) // step  # type: ignore[index]
-        if (
-            0 <= i < t
-            and values[i] != MISSING
-            and weekend(first + i * step, clock[i] if clock is not None else offset) == weekend_t
-        ):
-            same_kind.append(values[i])
-    if len(same_kind) >= 2:
-        return _median(same_kind)
-    return None
-
-
-def _median(items: list[int]) -> int:
-    """round(statistics.median(items)): ties of the middle two to even, as `round` does."""
-    items.sort()
-    n = len(items)
-    return items[n // 2] if n % 2 else round((items[n // 2 - 1] + items[n // 2]) / 2)
-
-
 def seasonal_expected(values: Sequence[int | None], t: int, start: int, step: int, tz: ZoneInfo) -> int | None:
     """The seasonal part of the expectation for one bucket (to say which line items drove a deviation)."""
     shape = shape_for(step)
@@ -520,8 +477,8 @@ def seasonal_expected(values: Sequence[int | None], t: int, start: int, step: in
     vals = [MISSING if v is None else v for v in values[: t + 1]]
     clock = offsets(tz, start, t + 1, step)
     if isinstance(clock, int):
-        return _seasonal(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock, None)
-    return _seasonal(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock[t], clock)
+        return seasonal_median(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock, None)
+    return seasonal_median(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock[t], clock)
 
 
 def _recurring(
