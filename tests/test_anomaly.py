@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.alerts.anomaly import replay_series
-from alertd.rules.anomaly import AnomalyParams, fresh, resume, scan
+from alertd.rules.anomaly import fresh, resume, scan
+from alertd.rules.verdicts import AnomalyParams
 
 UTCZ = ZoneInfo("UTC")
 H = 3600

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 from alertd.config import Anomaly, route
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, Contributor, SeriesState
 from alertd.money import MICROS
-from alertd.rules.anomaly import DEFAULT_SENSITIVITY, AnomalyParams, Point, Verdicts, scan, seasonal_expected
+from alertd.rules.anomaly import scan, seasonal_expected
 from alertd.rules.periods import period_bounds
 from alertd.rules.series import DAY
+from alertd.rules.verdicts import DEFAULT_SENSITIVITY, AnomalyParams, Point, Verdicts
 
 QUIET = {"hourly": 6, "daily": 2}  # normal buckets in a row that close an event
 DEFAULT_COOLDOWN = {"hourly": timedelta(hours=6), "daily": timedelta(days=2)}

@@ -21,8 +21,9 @@ from alertd import lifecycle
 from alertd.alerts.anomaly import alert_of, digest, drivers, fingerprint, judge, params_of, status_of
 from alertd.config import Anomaly, Config
 from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key
-from alertd.rules.anomaly import ScanState, Verdicts, fresh, history_needed, resume, shape_for
+from alertd.rules.anomaly import ScanState, fresh, history_needed, resume, shape_for
 from alertd.rules.series import DAY, HOUR, dense, group_of, selects_item, sources_of, step_of
+from alertd.rules.verdicts import Verdicts
 from alertd.store import Store
 
 REWIND = {HOUR: 6, DAY: 3}  # buckets a checkpoint trails the last judged one: late revisions land after it

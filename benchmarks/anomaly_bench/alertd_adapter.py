@@ -22,7 +22,8 @@ def load() -> tuple[dict[str, Any] | None, str]:
     """The alertd callables, or None and why not."""
     try:
         from alertd.alerts.anomaly import replay_series
-        from alertd.rules.anomaly import AnomalyParams, scan
+        from alertd.rules.anomaly import scan
+        from alertd.rules.verdicts import AnomalyParams
     except Exception as exc:  # half-written modules raise more than ImportError
         return None, f"alertd's anomaly detector is not importable yet ({type(exc).__name__}: {exc}); skipped"
     return {"replay_series": replay_series, "scan": scan, "params": AnomalyParams}, "alertd anomaly detector loaded"
