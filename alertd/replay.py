@@ -17,7 +17,7 @@ from alertd.config import Budget, Config
 from alertd.evaluate.anomalies import replay_anomalies
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
-from alertd.rules.budget import status_of, windows
+from alertd.rules.budget import selects, status_of, windows
 from alertd.rules.periods import budget_history_start
 from alertd.store import Store
 from alertd.timeline import Timeline
@@ -52,9 +52,7 @@ class Replayed:
 
 def replay(config: Config, store: Store, since: datetime, until: datetime) -> list[Replayed]:
     """Every alert the rules would have sent between `since` and `until`, in time order."""
-    found: list[Replayed] = []
-    for budget in config.budgets:
-        found += _budget(budget, store, since, until, config)
+    found: list[Replayed] = list(_budgets(config, store, since, until))
     for rule in config.anomalies:
         for alert in replay_anomalies(config, store, rule, since, until):
             assert isinstance(alert.status, AnomalyStatus)
@@ -62,36 +60,63 @@ def replay(config: Config, store: Store, since: datetime, until: datetime) -> li
     return sorted(found, key=lambda r: (r.at, r.alert.rule))
 
 
-def _budget(budget: Budget, store: Store, since: datetime, until: datetime, config: Config) -> Iterator[Replayed]:
-    """Hour by hour, buckets arriving at their end. The status (and the decision) is worked out
-    only when a threshold may have been crossed, a reminder may be due, or, every
-    `FORECAST_EVERY`, while a forecast threshold is still open."""
+def _budgets(config: Config, store: Store, since: datetime, until: datetime) -> Iterator[Replayed]:
+    """Hour by hour, buckets arriving at their end, read once for every budget (only the series
+    some budget counts) and handed to the timelines of the budgets that count them."""
+    if not config.budgets:
+        return
     tz = config.tz
-    first = budget_history_start(budget, since, tz)
-    sources = list(budget.sources) if budget.sources is not None else store.sums.sources()
-    timeline = Timeline(budget, store.sums.arrivals(sources, int(first.timestamp()), int(until.timestamp())), tz)
-    amount = int(budget.amount * MICROS)
-    sent: dict[datetime, list[Sent]] = {}
-    last_forecast: int | None = None
+    replayers = [_Replayer(budget, config) for budget in config.budgets]
+    counting: dict[tuple[str, str], list[Timeline]] = {}
+    for series in store.sums.series():
+        counting[series] = [r.timeline for r in replayers if selects(r.budget, *series)]
+    wanted = [s for s, timelines in counting.items() if timelines]
+    first = min(budget_history_start(b, since, tz) for b in config.budgets)
+    arrivals = store.sums.arrivals(wanted, int(first.timestamp()), int(until.timestamp()))
+    waiting = next(arrivals, None)
     hour = -(-int(since.timestamp()) // HOUR) * HOUR
     while hour <= int(until.timestamp()):
-        now = utc(hour)
-        timeline.advance(hour)
-        w = windows(budget, now, tz)
-        log = sent.setdefault(w.start, [])
-        spent = sum(timeline.totals.get(int(w.start.timestamp()), {}).values())
-        percent = Decimal(spent * 100) / Decimal(amount)
+        while waiting is not None and waiting[2] + waiting[3] <= hour:
+            for timeline in counting[waiting[0], waiting[1]]:
+                timeline.arrive(waiting)
+            waiting = next(arrivals, None)
+        for replayer in replayers:
+            yield from replayer.at(hour)
+        hour += HOUR
+
+
+class _Replayer:
+    """One budget's decisions over the replay. The status (and the decision) is worked out only
+    when a threshold may have been crossed, a reminder may be due, or, every `FORECAST_EVERY`,
+    while a forecast threshold is still open."""
+
+    def __init__(self, budget: Budget, config: Config) -> None:
+        self.budget = budget
+        self.config = config
+        self.timeline = Timeline(budget, config.tz)
+        self.amount = int(budget.amount * MICROS)
+        self.sent: dict[datetime, list[Sent]] = {}
+        self.last_forecast: int | None = None
+
+    def at(self, hour: int) -> Iterator[Replayed]:
+        budget, now = self.budget, utc(hour)
+        w = windows(budget, now, self.config.tz)
+        log = self.sent.setdefault(w.start, [])
+        spent = sum(self.timeline.totals.get(int(w.start.timestamp()), {}).values())
+        percent = Decimal(spent * 100) / Decimal(self.amount)
         actual = [s for s in log if s.kind == "budget"]
         highest = max((s.threshold for s in actual), default=Decimal(0))
         crossing = any(t > highest and percent >= t for t in budget.thresholds)
         last = max((s.created for s in actual if s.threshold == highest), default=None)
         reminding = budget.repeat is not None and last is not None and now - last >= budget.repeat
-        forecasting = bool(budget.forecast) and (last_forecast is None or hour - last_forecast >= FORECAST_EVERY)
-        if crossing or reminding or forecasting:
-            if forecasting:
-                last_forecast = hour
-            status = status_of(budget, w, timeline.spend(w), tz, config.currency)
-            for alert in decide(budget, status, log, now):
-                log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
-                yield Replayed(now, alert)
-        hour += HOUR
+        forecasting = bool(budget.forecast) and (
+            self.last_forecast is None or hour - self.last_forecast >= FORECAST_EVERY
+        )
+        if not (crossing or reminding or forecasting):
+            return
+        if forecasting:
+            self.last_forecast = hour
+        status = status_of(budget, w, self.timeline.spend(w), self.config.tz, self.config.currency)
+        for alert in decide(budget, status, log, now):
+            log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
+            yield Replayed(now, alert)

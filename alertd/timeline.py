@@ -3,65 +3,75 @@
 Each bucket arrives at its end. Arrivals are summed once, into running totals per period and
 series, per local day and per hour; a status at any hour is then a few lookups, so replaying a
 year costs what arrived plus what is asked, not the history times the number of hours.
-`spend(w)` equals `rules.budget.spend_of_rows` over the buckets arrived by `w.now`.
+`spend(w)` equals `rules.budget.spend_of_rows` over the buckets arrived by `w.now`; the caller
+feeds each budget's timeline only the buckets of its series.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from array import array
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from alertd.config import Budget
 from alertd.model import utc
-from alertd.rules.budget import HOUR, Series, Spend, Windows, selects
+from alertd.rules.budget import HOUR, Series, Spend, Windows
 from alertd.rules.periods import period_bounds
 from alertd.store.rollup import day_start, local_day
 
 Row = tuple[str, str, int, int, int]  # source, line_item, bucket_start, bucket_seconds, amount
 
 
-class Timeline:
-    """Fed `rows` in the order they arrive (by bucket end); keeps the current and the previous
-    period's buckets of the budget's series, per-day and per-hour totals."""
+class _Buckets:
+    """One series' buckets of one period, by start: two integer arrays (a year of hours is
+    8,760 × 16 bytes, not 8,760 tuples)."""
 
-    def __init__(self, budget: Budget, rows: Iterator[Row], tz: ZoneInfo) -> None:
+    __slots__ = ("amounts", "cumulative", "starts")
+
+    def __init__(self) -> None:
+        self.starts, self.amounts = array("q"), array("q")
+        self.cumulative: list[int] | None = None
+
+    def add(self, start: int, amount: int) -> None:
+        if self.starts and self.starts[-1] > start:  # a late, shorter bucket: keep the order
+            i = bisect_left(self.starts, start)
+            self.starts.insert(i, start)
+            self.amounts.insert(i, amount)
+        else:
+            self.starts.append(start)
+            self.amounts.append(amount)
+        self.cumulative = None
+
+    def before(self, point: int) -> int:
+        if self.cumulative is None:
+            self.cumulative = list(accumulate(self.amounts, initial=0))
+        return self.cumulative[bisect_left(self.starts, point)]
+
+
+class Timeline:
+    """A budget's buckets as they arrive (`arrive`, in the order of their ends): totals per period
+    and series, the current and previous period's buckets, per-day and per-hour totals."""
+
+    def __init__(self, budget: Budget, tz: ZoneInfo) -> None:
         self.budget = budget
         self.tz = tz
-        self._rows = rows
-        self._waiting: Row | None = next(rows, None)
         self.newest = 0  # end of the newest arrived bucket
         self._days: dict[int, int] = {}  # bucket start hour → local day
         self._periods: dict[int, int] = {}  # local day → start of its period
         self.totals: dict[int, dict[Series, int]] = defaultdict(lambda: defaultdict(int))  # per period
-        self.rows: dict[int, dict[Series, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-        self._cumulative: dict[tuple[int, Series], tuple[list[int], list[int]]] = {}
+        self.rows: dict[int, dict[Series, _Buckets]] = defaultdict(lambda: defaultdict(_Buckets))
         self.day_totals: dict[int, int] = defaultdict(int)
         self.hour_totals: dict[int, int] = defaultdict(int)
 
-    def advance(self, now: int) -> None:
-        """Take in every bucket of the budget's series that has ended by `now`."""
-        budget, row = self.budget, self._waiting
-        while row is not None and row[2] + row[3] <= now:
-            if selects(budget, row[0], row[1]):
-                self._arrive(row)
-            row = next(self._rows, None)
-        self._waiting = row
-
-    def _arrive(self, row: Row) -> None:
+    def arrive(self, row: Row) -> None:
         source, item, start, seconds, amount = row
         day = self._day(start)
         period = self._period(day)
         series = (source, item)
         self.totals[period][series] += amount
-        rows = self.rows[period][series]
-        if rows and rows[-1][0] > start:
-            insort(rows, (start, amount))
-        else:
-            rows.append((start, amount))
-        self._cumulative.pop((period, series), None)
+        self.rows[period][series].add(start, amount)
         self.day_totals[day] += amount
         span = max(1, seconds // HOUR)
         share, remainder = divmod(amount, span)
@@ -91,9 +101,8 @@ class Timeline:
         point = int(w.previous_point.timestamp())
         for old in [p for p in self.rows if p < previous]:  # periods no status looks at again
             del self.rows[old], self.totals[old]
-            self._cumulative = {k: v for k, v in self._cumulative.items() if k[0] >= previous}
         current = dict(self.totals.get(start, {}))
-        before = {s: self._before(previous, s, point) for s in self.rows.get(previous, {})}
+        before = {s: buckets.before(point) for s, buckets in self.rows.get(previous, {}).items()}
         now = int(w.now.timestamp())
         first_day, today = local_day(start, self.tz), local_day(now, self.tz)
         daily = [self.day_totals.get(d, 0) for d in range(first_day, today + 1)]
@@ -103,12 +112,3 @@ class Timeline:
         last = min(self.newest, -(-now // HOUR) * HOUR)
         hourly = [self.hour_totals.get(h, 0) for h in range(first, last, HOUR)]
         return Spend(current, before, daily, hourly, last)
-
-    def _before(self, period: int, series: Series, point: int) -> int:
-        """The series' arrived buckets of `period` starting before `point`."""
-        key = (period, series)
-        if key not in self._cumulative:
-            rows = self.rows[period][series]
-            self._cumulative[key] = ([s for s, _ in rows], list(accumulate((a for _, a in rows), initial=0)))
-        starts, sums = self._cumulative[key]
-        return sums[bisect_left(starts, point)]

@@ -8,7 +8,7 @@ import pytest
 
 from alertd.config import Budget
 from alertd.model import utc
-from alertd.rules.budget import spend_of_rows, status_of, windows
+from alertd.rules.budget import selects, spend_of_rows, status_of, windows
 from alertd.timeline import Timeline
 from tests.test_evaluate_budgets import DAY, START, ZONES, config, history
 
@@ -29,14 +29,19 @@ def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
     cfg = config(zone, [spec])
     budget: Budget = cfg.budgets[0]
     rows = history(rng, 50 * 24)
-    ordered = sorted(rows, key=lambda r: r.bucket_start + r.bucket_seconds)
-    timeline = Timeline(
-        budget, iter([(r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount) for r in ordered]), cfg.tz
+    mine = sorted(
+        (r for r in rows if selects(budget, r.source, r.line_item)), key=lambda r: r.bucket_start + r.bucket_seconds
     )
+    ordered = iter(mine)
+    timeline = Timeline(budget, cfg.tz)
+    waiting = next(ordered, None)
     t = START + DAY
     while t < START + 50 * DAY:
         t += rng.choice([3600, 5 * 3600, DAY, 2 * DAY])
-        timeline.advance(t)
+        while waiting is not None and waiting.bucket_start + waiting.bucket_seconds <= t:
+            r = waiting
+            timeline.arrive((r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount))
+            waiting = next(ordered, None)
         now = utc(t)
         arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= t]
         w = windows(budget, now, cfg.tz)

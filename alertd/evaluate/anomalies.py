@@ -27,6 +27,7 @@ from alertd.rules.verdicts import Verdicts
 from alertd.store import Store
 
 REWIND = {HOUR: 6, DAY: 3}  # buckets a checkpoint trails the last judged one: late revisions land after it
+_Reported = dict[tuple[str, int, int], list[tuple[int, int]]]  # (source, since, until) → its reported buckets
 STEP_PROBE = int(history_needed(None, DAY).total_seconds())  # how far back a new source's bucket length is read
 
 
@@ -61,9 +62,10 @@ def evaluate_anomalies(
     end of rows new or revised since the last evaluation) and the clock make due."""
     until = int(now.timestamp())
     steps: dict[str, int | None] = {}
+    reported: _Reported = {}
     for rule in config.anomalies:
         lifecycle.beat()
-        _evaluate_rule(config, store, rule, changed, now, until, enqueue, steps)
+        _evaluate_rule(config, store, rule, changed, now, until, enqueue, steps, reported)
 
 
 def _evaluate_rule(
@@ -75,6 +77,7 @@ def _evaluate_rule(
     until: int,
     enqueue: Callable[[Alert], None],
     steps: dict[str, int | None],
+    reported: _Reported,
 ) -> None:
     scans = store.scan_states
     mark = fingerprint(rule, config.tz)
@@ -115,7 +118,7 @@ def _evaluate_rule(
     ongoing: list[tuple[_Scanned, int, int]] = []  # (series, its last anomalous bucket, event start)
     judged: dict[str, SeriesState] = {}
     checkpoints: dict[str, tuple[int, ScanState]] = {}
-    for done in _scan(store, rule, jobs, until, config):
+    for done in _scan(store, rule, jobs, until, config, reported):
         job, step = done.job, done.checkpoint.step
         state, actions, last_anomalous = judge(
             done.points, job.state.start, step, states.get(job.key, SeriesState()), rule.cooldown
@@ -174,7 +177,7 @@ def _new_jobs(
         step = steps[source]
         if step is None:
             continue
-        items = [i for i in scans.line_items(source, max(after, since_of(step)), until) if selects_item(rule, i)]
+        items = [i for i in store.sums.line_items(source, max(after, since_of(step)), until) if selects_item(rule, i)]
         for item in items if rule.by == "line_item" else items[:1]:
             key = series_key(*group_of(rule, source, item))
             if key not in known:
@@ -189,7 +192,9 @@ def _new_jobs(
     return jobs
 
 
-def _scan(store: Store, rule: Anomaly, jobs: list[_Job], until: int, config: Config) -> Iterator[_Scanned]:
+def _scan(
+    store: Store, rule: Anomaly, jobs: list[_Job], until: int, config: Config, known: _Reported
+) -> Iterator[_Scanned]:
     """Each job's series read (one query per source, summed in SQL unless per line item) and
     scanned up to its last complete bucket, with a checkpoint `REWIND` buckets before the end."""
     scans = store.scan_states
@@ -198,10 +203,12 @@ def _scan(store: Store, rule: Anomaly, jobs: list[_Job], until: int, config: Con
     rows: dict[str, list[tuple[int, int, int]]] = {}
     for source in sorted({s for job in jobs for s in job.sources}):
         since = min(job.state.start for job in jobs if source in job.sources)
-        reported[source] = scans.reported(source, since, until)
+        if (source, since, until) not in known:  # the same for every rule reading that range
+            known[source, since, until] = scans.reported(source, since, until)
+        reported[source] = known[source, since, until]
         items = None
         if rule.line_items is not None:
-            items = [i for i in scans.line_items(source, since, until) if selects_item(rule, i)]
+            items = [i for i in store.sums.line_items(source, since, until) if selects_item(rule, i)]
         series: dict[str | None, list[tuple[int, int, int]]] = {}  # line item → its series' rows
         for item, start, seconds, amount in scans.buckets(source, since, until, items, per_item):
             found = series.get(item)
@@ -269,7 +276,7 @@ def replay_anomalies(config: Config, store: Store, rule: Anomaly, since: datetim
     looking = {s: begin - STEP_PROBE for s in names}
     jobs = _new_jobs(store, rule, looking, names, set(), end, {}, lambda step: begin - _history(rule, step))
     alerts = []
-    for done in _scan(store, rule, jobs, end, config):
+    for done in _scan(store, rule, jobs, end, config, {}):
         step = done.checkpoint.step
         _, actions, _ = judge(done.points, done.job.state.start, step, SeriesState(), rule.cooldown)
         for i, action in actions:

@@ -106,10 +106,6 @@ class ScanStates:
         sql = "SELECT max(bucket_seconds) FROM costs WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
         return self.conn.execute(sql, (source, since, until)).fetchone()[0]
 
-    def line_items(self, source: str, since: int, until: int) -> list[str]:
-        sql = "SELECT DISTINCT line_item FROM costs WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
-        return [row[0] for row in self.conn.execute(sql, (source, since, until))]
-
     def reported(self, source: str, since: int, until: int) -> list[tuple[int, int]]:
         """(bucket start, seconds) of every bucket `source` reported anything for."""
         sql = (

@@ -8,6 +8,7 @@ one source at a time, so its cost follows the range asked for, not what is store
 from __future__ import annotations
 
 import heapq
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -56,17 +57,52 @@ class Sums:
                 (source, since - reach, until, since, since),
             ).fetchall()  # in one go: a generator step per row costs more than the row
 
-    def arrivals(self, sources: Sequence[str], since: int, until: int) -> Iterator[tuple[str, str, int, int, int]]:
-        """(source, line_item, bucket_start, bucket_seconds, amount) of buckets starting in
-        [since, until), in the order they end: as a replay sees them arrive. SQLite sorts, so
-        memory stays flat however long the range."""
+    def line_items(self, source: str, since: int, until: int) -> list[str]:
+        """The line items `source` has buckets of starting in [since, until): whole days from the
+        rollup, the cut days at either end from the cost rows."""
+        first, end = self.whole_days(since, until)
+        items = {
+            item
+            for (item,) in self.conn.execute(
+                "SELECT DISTINCT line_item FROM daily WHERE source = ? AND day >= ? AND day < ?", (source, first, end)
+            )
+        }
+        edges = (
+            [(since, day_start(first, self.tz)), (day_start(end, self.tz), until)] if first < end else [(since, until)]
+        )
+        for a, b in edges:
+            if a < b:
+                items.update(
+                    item
+                    for (item,) in self.conn.execute(
+                        "SELECT DISTINCT line_item FROM costs"
+                        " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?",
+                        (source, a, b),
+                    )
+                )
+        return sorted(items)
+
+    def series(self) -> list[tuple[str, str]]:
+        """Every (source, line_item) with stored costs."""
+        return self.conn.execute("SELECT DISTINCT source, line_item FROM daily ORDER BY 1, 2").fetchall()
+
+    def arrivals(
+        self, series: Sequence[tuple[str, str]], since: int, until: int
+    ) -> Iterator[tuple[str, str, int, int, int]]:
+        """(source, line_item, bucket_start, bucket_seconds, amount) of the named series' buckets
+        starting in [since, until), in the order they end: as a replay sees them arrive. SQLite
+        sorts, so memory stays flat however long the range."""
+        items: dict[str, list[str]] = {}
+        for source, item in series:
+            items.setdefault(source, []).append(item)
         cursors = [
             self.conn.execute(
                 "SELECT source, line_item, bucket_start, bucket_seconds, amount FROM costs"
-                " WHERE source = ? AND bucket_start >= ? AND bucket_start < ? ORDER BY bucket_start + bucket_seconds",
-                (source, since, until),
+                " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
+                " AND line_item IN (SELECT value FROM json_each(?)) ORDER BY bucket_start + bucket_seconds",
+                (source, since, until, json.dumps(names)),
             )
-            for source in sources
+            for source, names in items.items()
         ]
         return heapq.merge(*cursors, key=lambda row: row[2] + row[3])
 
