@@ -7,7 +7,7 @@ nothing is sent. Reads only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,13 +17,15 @@ from alertd.config import Budget, Config
 from alertd.evaluate.anomalies import replay_anomalies
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
-from alertd.rules.budget import selects, status_of, windows
+from alertd.rules.budget import Windows, selects, status_of, windows
 from alertd.rules.periods import budget_history_start
 from alertd.store import Store
 from alertd.timeline import Timeline
 
 HOUR = 3600
-FORECAST_EVERY = 6 * HOUR  # a projection is costly; forecasts are re-checked this often in a replay
+# A projection is costly: a replay re-checks forecasts a 30th of the period apart, from 6 hours
+# (days, weeks) to a day (months and longer).
+FORECAST_MIN, FORECAST_MAX = 6 * HOUR, 24 * HOUR
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,8 @@ def _budgets(config: Config, store: Store, since: datetime, until: datetime) -> 
 
 class _Replayer:
     """One budget's decisions over the replay. The status (and the decision) is worked out only
-    when a threshold may have been crossed, a reminder may be due, or, every `FORECAST_EVERY`,
-    while a forecast threshold is still open."""
+    when a threshold may have been crossed, a reminder may be due, or a forecast is due
+    (`forecast_due`)."""
 
     def __init__(self, budget: Budget, config: Config) -> None:
         self.budget = budget
@@ -109,9 +111,7 @@ class _Replayer:
         crossing = any(t > highest and percent >= t for t in budget.thresholds)
         last = max((s.created for s in actual if s.threshold == highest), default=None)
         reminding = budget.repeat is not None and last is not None and now - last >= budget.repeat
-        forecasting = bool(budget.forecast) and (
-            self.last_forecast is None or hour - self.last_forecast >= FORECAST_EVERY
-        )
+        forecasting = forecast_due(budget, w, percent, log, self.last_forecast)
         if not (crossing or reminding or forecasting):
             return
         if forecasting:
@@ -120,3 +120,16 @@ class _Replayer:
         for alert in decide(budget, status, log, now):
             log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
             yield Replayed(now, alert)
+
+
+def forecast_due(budget: Budget, w: Windows, percent: Decimal, log: Sequence[Sent], last: int | None) -> bool:
+    """Whether the replay re-checks the forecast now: a forecast threshold can still fire in this
+    period (above actual spend, not alerted yet; after the first tenth, as `decide` requires), and
+    the last check is a 30th of the period (6 h to a day) ago."""
+    if w.now - w.start < (w.end - w.start) / 10:
+        return False
+    alerted = max((s.threshold for s in log if s.kind == "forecast"), default=Decimal(0))
+    if not any(f > percent and f > alerted for f in budget.forecast):
+        return False
+    every = min(FORECAST_MAX, max(FORECAST_MIN, int((w.end - w.start).total_seconds()) // 30))
+    return last is None or int(w.now.timestamp()) - last >= every

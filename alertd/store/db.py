@@ -265,18 +265,6 @@ class Store:
 
     # --- reads -----------------------------------------------------------------------------
 
-    def costs(self, since: int, until: int, sources: Sequence[str] | None = None) -> list[CostRecord]:
-        """Cost rows of buckets starting in [since, until), of the named sources or all."""
-        sql = (
-            "SELECT source, bucket_start, line_item, bucket_seconds, amount, currency FROM costs"
-            " WHERE bucket_start >= ? AND bucket_start < ?"
-        )
-        params: list[object] = [since, until]
-        if sources is not None:
-            sql += " AND source IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(list(sources)))
-        return [CostRecord(*row) for row in self.conn.execute(sql, params)]
-
     def first_fetch_started(self, source: str) -> float | None:
         return self.conn.execute("SELECT min(started) FROM fetches WHERE source = ?", (source,)).fetchone()[0]
 
