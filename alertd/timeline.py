@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from alertd.config import Budget
 from alertd.model import utc
-from alertd.rules.budget import HOUR, Series, Spend, Windows
+from alertd.rules.budget import HOUR, Series, Spend, Windows, hour_shares
 from alertd.rules.periods import period_bounds
 from alertd.store.rollup import day_start, local_day
 
@@ -73,11 +73,8 @@ class Timeline:
         self.totals[period][series] += amount
         self.rows[period][series].add(start, amount)
         self.day_totals[day] += amount
-        span = max(1, seconds // HOUR)
-        share, remainder = divmod(amount, span)
-        first = start // HOUR * HOUR
-        for k in range(span):
-            self.hour_totals[first + k * HOUR] += share + (remainder if k == 0 else 0)
+        for hour, part in hour_shares(start, seconds, amount):
+            self.hour_totals[hour] += part
         self.newest = max(self.newest, start + seconds)
 
     def _day(self, start: int) -> int:

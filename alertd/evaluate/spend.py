@@ -16,7 +16,7 @@ from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from alertd.config import Budget
-from alertd.rules.budget import HOUR, Series, Spend, Windows, selects
+from alertd.rules.budget import HOUR, Series, Spend, Windows, hour_shares, selects
 from alertd.store import Store
 from alertd.store.rollup import day_start, local_day
 
@@ -155,10 +155,8 @@ class SpendCube:
                 if seconds == HOUR and start % HOUR == 0:  # the common case, without the spreading
                     hours[(start - first) // HOUR] += amount
                     continue
-                span = max(1, seconds // HOUR)
-                share, remainder = divmod(amount, span)
-                base = (start - first) // HOUR
-                for k in range(max(0, -base), min(span, count - base)):
-                    hours[base + k] += share + (remainder if k == 0 else 0)
+                for hour, part in hour_shares(start, seconds, amount):
+                    if first <= hour < first + count * HOUR:
+                        hours[(hour - first) // HOUR] += part
             self._hourly[s] = (hours, newest)
         return self._hourly[s]

@@ -7,7 +7,7 @@ same sums from plain cost rows, which is what tests and the replay compare again
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -155,10 +155,20 @@ def spread_hourly(buckets: Iterable[tuple[int, int, int]], first: int, now: int)
     last = min(newest, -(-now // HOUR) * HOUR)
     hours = [0] * max(0, (last - first) // HOUR)
     for start, seconds, amount in relevant:
-        span = max(1, seconds // HOUR)
-        share, remainder = divmod(amount, span)
-        for k in range(span):
-            index = (start - first) // HOUR + k
+        for hour, part in hour_shares(start, seconds, amount):
+            index = (hour - first) // HOUR
             if 0 <= index < len(hours):
-                hours[index] += share + (remainder if k == 0 else 0)
+                hours[index] += part
     return hours, last
+
+
+def hour_shares(start: int, seconds: int, amount: int) -> Iterator[tuple[int, int]]:
+    """(hour start, micro-units) of one bucket spread evenly over its hours, the remainder in the
+    first. Every path from buckets to hours (rows, the store's sums, the replay) spreads with
+    this, so their forecasts agree to the micro-unit."""
+    span = max(1, seconds // HOUR)
+    share, remainder = divmod(amount, span)
+    first = start // HOUR * HOUR
+    yield first, share + remainder
+    for k in range(1, span):
+        yield first + k * HOUR, share

@@ -207,9 +207,9 @@ class Store:
                     (source, first, last),
                 )
             }
-            fresh = {(r.bucket_start, r.line_item) for r in rows}
             touched = [r for r in rows if stored.get((r.bucket_start, r.line_item)) != (r.amount, r.bucket_seconds)]
             if zero_absent_of == source:
+                fresh = {(r.bucket_start, r.line_item) for r in rows}
                 starts = {r.bucket_start for r in rows}
                 zeroed = [
                     (start, seconds)
