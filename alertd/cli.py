@@ -324,7 +324,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     from alertd.settings import Settings
 
     try:
-        settings = Settings()
+        settings = Settings.from_env(os.environ)
     except ValueError as exc:  # pydantic's ValidationError
         raise UsageError(f"bad ALERTD_* environment setting: {exc}") from None
     logs.configure(args.log_level or settings.log_level, args.log_format or settings.log_format)

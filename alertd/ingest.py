@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from alertd import lifecycle
 from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
@@ -15,8 +16,10 @@ from alertd.redact import redact
 from alertd.rules.periods import history_start
 from alertd.sources import Source, SourceError, build
 from alertd.sources.csvfile import CsvFeed
-from alertd.sources.http import RetryPolicy
 from alertd.store import Store
+
+if TYPE_CHECKING:
+    from alertd.sources.http import RetryPolicy  # httpx: only for the HTTP sources
 
 log = logging.getLogger("alertd.ingest")
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from alertd.settings import Settings
 from tests.conftest import run_cli
 
 
@@ -22,6 +25,29 @@ def test_bad_alertd_setting_is_a_clear_error(write) -> None:
     result = run_cli("report", "-c", str(rules), env={"ALERTD_LOG_LEVEL": "loud"})
     assert result.returncode == 2 and "bad ALERTD_* environment setting" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (None, None, "info", "text")),
+        ({"ALERTD_LOG_LEVEL": "debug", "ALERTD_LOG_FORMAT": "json"}, (None, None, "debug", "json")),
+        ({"alertd_log_level": "error"}, (None, None, "error", "text")),  # names in any case
+        (
+            {"ALERTD_DATABASE": "/var/x.db", "ALERTD_CONFIG": "r.yaml"},
+            (Path("r.yaml"), Path("/var/x.db"), "info", "text"),
+        ),
+        ({"ALERTD_UNKNOWN": "1", "LOG_LEVEL": "debug", "XALERTD_LOG_LEVEL": "debug"}, (None, None, "info", "text")),
+    ],
+)
+def test_settings_from_the_environment(env: dict[str, str], expected: tuple[object, ...]) -> None:
+    s = Settings.from_env(env)
+    assert (s.config, s.database, s.log_level, s.log_format) == expected
+
+
+def test_a_bad_setting_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="log_level"):
+        Settings.from_env({"ALERTD_LOG_LEVEL": "loud"})
 
 
 def test_config_from_alertd_config_variable(write) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from alertd.config.explain import close_match
 from alertd.config.yaml_tree import dotted, locate, position
 
 
@@ -97,3 +96,11 @@ def _channel_refs(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any
         for j, ref in enumerate(refs if isinstance(refs, list) else []):
             if isinstance(ref, str):
                 yield (*path, *(() if key is None else (key,)), j), ref
+
+
+def close_match(name: str, known: Iterable[str]) -> str:
+    """A "did you mean" hint when one known name is close to `name`, else ""."""
+    import difflib  # only when there is an error to explain
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

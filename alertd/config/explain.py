@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 
+from alertd.config.checks import close_match
 from alertd.config.models import Anomaly, Budget, Config, Defaults, Delivery, Monitoring
 from alertd.config.sources import CsvSource, FriendliSource, NorthflankSource
 from alertd.config.yaml_tree import dotted, locate, node_position, position
@@ -56,8 +55,3 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
         if model is None:
             return []
     return list(model.model_fields) if model else []
-
-
-def close_match(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

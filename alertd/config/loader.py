@@ -7,12 +7,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from alertd.config.checks import cross_check
 from alertd.config.errors import ConfigError
-from alertd.config.explain import explain
 from alertd.config.models import Config
 from alertd.config.sources import CsvSource
 from alertd.config.yaml_tree import parse_yaml, plain, substitute
@@ -42,13 +42,23 @@ class Loaded:
 
 def load(path: Path, env: Mapping[str, str] | None = None, *, allow_missing_env: bool = False) -> Loaded:
     """Read, substitute `${VAR}`, validate. Raises ConfigError with every problem found."""
+    from alertd.config import fast_yaml
+
     env = os.environ if env is None else env
-    where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{where}: cannot read: {exc.strerror or exc}"]) from None
-    tree = parse_yaml(text, where)
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return from_tree(fast_yaml.read(text), path, env, allow_missing_env=allow_missing_env)
+    except (fast_yaml.Unsupported, ConfigError):
+        pass  # read again by ruamel: the same values, and the positions that messages need
+    return from_tree(parse_yaml(text, str(path)), path, env, allow_missing_env=allow_missing_env)
+
+
+def from_tree(tree: Any, path: Path, env: Mapping[str, str], *, allow_missing_env: bool = False) -> Loaded:
+    """A parsed file (ruamel's tree, with positions, or the fast reader's) → a Loaded, or ConfigError."""
+    where = str(path)
     if tree is None:
         tree = {}
     if not isinstance(tree, dict):
@@ -59,6 +69,8 @@ def load(path: Path, env: Mapping[str, str] | None = None, *, allow_missing_env:
     try:
         config = Config.model_validate(plain(tree))
     except ValidationError as exc:
+        from alertd.config.explain import explain  # only when there is something to explain
+
         errors += [explain(err, tree, where) for err in exc.errors()]
     errors += cross_check(tree, where)
     if errors:

@@ -15,10 +15,18 @@ from alertd.config.errors import ConfigError
 
 def parse_yaml(text: str, where: str) -> Any:
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import RoundTripConstructor
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    class Constructor(RoundTripConstructor):
+        """Floats as the text written: amounts are money, and a binary float rounds them
+        (`1234567890123.123456` would be read as 1234567890123.1235)."""
+
+    Constructor.add_constructor("tag:yaml.org,2002:float", lambda self, node: str(node.value))
+    yaml = YAML(typ="rt")
+    yaml.Constructor = Constructor
     try:
-        return YAML(typ="rt").load(text)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -90,8 +98,8 @@ def plain(node: Any) -> Any:
         return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [plain(v) for v in node]
-    if isinstance(node, float):
-        return str(node)  # keep "19.99" exact for Decimal fields; pydantic parses floats back
+    if isinstance(node, int) and not isinstance(node, bool):
+        return int(node)  # ruamel's ScalarInt (`012`, `1_000`) as what it is, the fast reader's too
     if isinstance(node, str):
         return str(node)
     return node

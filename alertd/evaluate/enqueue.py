@@ -9,7 +9,6 @@ from datetime import datetime
 from alertd.config import Config
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, SourceStatus, series_key
 from alertd.money import decimal_string
-from alertd.notify.render import render
 from alertd.store import Store
 from alertd.store.outbox import Target
 
@@ -29,6 +28,7 @@ class Enqueuer:
 
     def __call__(self, alert: Alert) -> None:
         from alertd.notify.deliver import mask  # Apprise, which masks, is heavy: imported on the first alert
+        from alertd.notify.render import render
 
         message = render(alert, self.config.tz)
         targets = []

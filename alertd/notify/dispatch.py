@@ -17,9 +17,6 @@ from datetime import datetime, timedelta
 from alertd import lifecycle
 from alertd.config import SEVERITIES, Config
 from alertd.model import Message
-from alertd.notify.layout import append_section
-from alertd.notify.render import render_digest
-from alertd.notify.templates import Template, apply
 from alertd.store import Store
 from alertd.store.outbox import Delivery
 
@@ -94,6 +91,8 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
 def _send(config: Config, store: Store, url: str, items: list[Delivery], now: datetime, counts: Deliveries) -> None:
     """One message to one URL (one alert, or a digest of several), and its outcome for each."""
     from alertd.notify.deliver import deliver as deliver_one
+    from alertd.notify.render import render_digest
+    from alertd.notify.templates import Template, apply
 
     first = items[0]
     if len(items) == 1:
@@ -133,6 +132,8 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
 
 def _with_failures(message: Message, failures: list[tuple[int, str, str, str, str]]) -> Message:
     """The message with a note on alerts that could not be delivered to other channels."""
+    from alertd.notify.layout import append_section
+
     if not failures:
         return message
     lines = [f"{title} → {channel} ({url}): {error}" for _, title, channel, url, error in failures]

@@ -31,14 +31,15 @@ class Source(Protocol):
 
 
 def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source:
-    from alertd.sources.csvfile import CsvFeed
-    from alertd.sources.friendli import Friendli
+    source = config.source(name)
+    if isinstance(source, CsvSource):
+        from alertd.sources.csvfile import CsvFeed
+
+        return CsvFeed(source, config.currency)
+    from alertd.sources.friendli import Friendli  # these load httpx (~0.1 s): only for HTTP sources
     from alertd.sources.http import ApiClient
     from alertd.sources.northflank import Northflank
 
-    source = config.source(name)
-    if isinstance(source, CsvSource):
-        return CsvFeed(source, config.currency)
     timeout = source.timeout.total_seconds()
     token = source.token.get_secret_value()
     if isinstance(source, NorthflankSource):
