@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alertd import config as configuration
 from alertd.alerts.anomaly import DEFAULT_MIN_IMPACT, params_of
-from alertd.evaluate.anomalies import evaluate_anomalies
+from alertd.evaluate.anomalies import evaluate_anomalies, replay_anomalies, replay_rules
 from alertd.model import Alert, CostRecord
 from alertd.notify.render import render
 from alertd.store import Store
@@ -151,3 +151,84 @@ def test_the_default_minimum_impact_is_money_per_day(tmp_path: Path) -> None:
     assert params_of(low, H).min_impact == 0
     (floor,) = loaded(tmp_path, RULES.replace(", min_impact: 1}", "}") + "defaults: {min_impact: 48}\n").anomalies
     assert params_of(floor, H).min_impact == 2 * M and floor.min_impact == Decimal(48)
+
+
+SHARED = """
+timezone: Europe/Berlin
+database: costs.db
+sources:
+  - {name: feed, provider: csv, path: feed.csv}
+  - {name: other, provider: csv, path: feed.csv}
+channels:
+  out: console://
+defaults: {notify: [out], min_impact: 1}
+anomalies:
+  - {name: items, by: line_item}
+  - {name: items-strict, by: line_item, sensitivity: 5}
+  - {name: sources, by: source}
+  - {name: sources-again, by: source}
+  - {name: total, by: total}
+  - {name: feed-total, by: total, sources: [feed]}
+  - {name: two-items, by: total, line_items: ["item1", "item2"]}
+  - {name: other-items, by: line_item, sources: [other], line_items: ["item2"]}
+"""
+
+
+def put_in(store: Store, source: str, rows: dict[tuple[int, str], int]) -> tuple[int, int]:
+    records = [CostRecord(source, START + t * H, item, H, amount, "USD") for (t, item), amount in sorted(rows.items())]
+    store.import_records(source, records, 0.0)
+    starts = [START + t * H for t, _ in rows]
+    return min(starts), max(starts) + H
+
+
+def test_rules_that_share_series_say_what_each_says_alone(tmp_path: Path) -> None:
+    """Rules over the same series (a source's total in two rules, a one-source total, line items
+    in two) read and scan them once: each rule's alerts and states are what it gives alone."""
+    conf = loaded(tmp_path, SHARED)
+    names = [rule.name for rule in conf.anomalies]
+    alone = {}
+    for name in names:
+        (tmp_path / name).mkdir()
+        line = next(x for x in SHARED.splitlines() if f"name: {name}," in x)
+        alone[name] = loaded(tmp_path / name, SHARED.split("anomalies:")[0] + "anomalies:\n" + line + "\n")
+    hours = 48 * 24
+    data = {
+        "feed": feed(hours, seed=3, anomalies={1: (40 * 24 - 5, 3.0), 2: (44 * 24 + 9, 4.0)}),
+        "other": feed(hours, seed=4, anomalies={2: (43 * 24 + 2, 0.2), 0: (46 * 24, 5.0)}),
+    }
+    stores = {name: Store(tmp_path / name / "costs.db", conf.tz) for name in names}
+    with Store(tmp_path / "all.db", conf.tz) as together:
+        now, sent = 40 * 24, []
+        while now <= hours:
+            batch = {
+                s: {k: v for k, v in rows.items() if k[0] < now and (now == 40 * 24 or k[0] >= now - 6)}
+                for s, rows in data.items()
+            }
+            changed = {s: put_in(together, s, rows) for s, rows in batch.items()}
+            for store in stores.values():
+                for s, rows in batch.items():
+                    put_in(store, s, rows)
+            everything = evaluated(conf, together, changed, now)
+            for name in names:
+                mine = [a for a in everything if a.rule == name]
+                assert mine == evaluated(alone[name], stores[name], changed, now), (name, now)
+                rule_rows = [r for r in stored(together) if r[0] == name]
+                assert rule_rows == stored(stores[name]), (name, now)
+            sent += everything
+            now += 6
+    for store in stores.values():
+        store.close()
+    assert {a.rule for a in sent} >= {"items", "sources", "sources-again", "total", "feed-total"}
+    assert any(a.status.drivers for a in sent if a.kind == "anomaly")  # type: ignore[union-attr]
+
+
+def test_replaying_rules_together_is_replaying_each_in_turn(tmp_path: Path) -> None:
+    conf = loaded(tmp_path, SHARED)
+    hours = 60 * 24
+    with Store(tmp_path / "r.db", conf.tz) as store:
+        put_in(store, "feed", feed(hours, seed=6, anomalies={1: (50 * 24 + 3, 3.0), 0: (55 * 24, 0.3)}))
+        put_in(store, "other", feed(hours, seed=7, anomalies={2: (52 * 24 + 8, 4.0)}))
+        since, until = (datetime.fromtimestamp(START + h * H, UTC) for h in (30 * 24, hours))
+        each = [a for rule in conf.anomalies for a in replay_anomalies(conf, store, rule, since, until)]
+        assert replay_rules(conf, store, conf.anomalies, since, until) == each
+        assert {a.rule for a in each} >= {"items", "sources", "total", "two-items"}

@@ -8,26 +8,31 @@ the checkpoint resumes from there; an older one rescans from the series' origin 
 read when it was first seen: a deep revision is rare and costs one cold read). A rule whose
 definition or zone changed starts fresh. A series seen for the first time is judged silently:
 its events still open are said in one message per rule (one alert, or a digest of many).
+
+One evaluation plans every rule's series first, then reads each source once for all of them
+(`alertd.evaluate.anomaly_reads`), and scans a series once for every rule that would scan the
+same buckets from the same start with the same parameters (a source's total, say, in several
+`by: source` rules).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import chain
 
 from alertd import lifecycle
-from alertd.alerts.anomaly import alert_of, digest, drivers, fingerprint, judge, params_of, status_of
+from alertd.alerts.anomaly import Action, alert_of, digest, drivers, fingerprint, judge, params_of, status_of
 from alertd.config import Anomaly, Config
+from alertd.evaluate.anomaly_reads import Reads
 from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key
 from alertd.rules.anomaly import ScanState, fresh, history_needed, resume, shape_for
-from alertd.rules.series import DAY, HOUR, dense, group_of, selects_item, sources_of, step_of
-from alertd.rules.verdicts import Verdicts
+from alertd.rules.series import DAY, HOUR, group_of, selects_item, sources_of, step_of
+from alertd.rules.verdicts import Point, Verdicts
 from alertd.store import Store
 
 REWIND = {HOUR: 6, DAY: 3}  # buckets a checkpoint trails the last judged one: late revisions land after it
-_Reported = dict[tuple[str, int, int], list[tuple[int, int]]]  # (source, since, until) → its reported buckets
 STEP_PROBE = int(history_needed(None, DAY).total_seconds())  # how far back a new source's bucket length is read
 
 
@@ -35,6 +40,7 @@ STEP_PROBE = int(history_needed(None, DAY).total_seconds())  # how far back a ne
 class _Job:
     """One series to scan in this evaluation, from `state.start` to the last complete bucket."""
 
+    rule: Anomaly
     key: str
     source: str | None
     line_item: str | None
@@ -42,13 +48,50 @@ class _Job:
     origin: int
     state: ScanState
     first_sight: bool
+    lifecycle: SeriesState  # the series' alert lifecycle before this evaluation
 
 
 @dataclass(frozen=True, slots=True)
-class _Scanned:
+class _Judged:
+    """What a job's scan and lifecycle said: the points of its actions and of its last anomalous
+    bucket (by index from `job.state.start`), the new lifecycle state and the checkpoint."""
+
     job: _Job
-    points: Verdicts  # from job.state.start
+    state: SeriesState
+    actions: list[tuple[int, Action, Point]]
+    last_anomalous: tuple[int, Point] | None
     checkpoint: ScanState
+
+
+@dataclass
+class _Plan:
+    rule: Anomaly
+    mark: str  # its fingerprint
+    jobs: list[_Job] = field(default_factory=list)
+
+
+_Said = tuple[_Judged, int, Point, int, bool]  # (series, bucket index, its point, event start, resolved)
+
+
+@dataclass
+class _Told:
+    said: list[_Said] = field(default_factory=list)
+    ongoing: list[tuple[_Judged, int, Point, int]] = field(default_factory=list)  # first sight: events still open
+    states: dict[str, SeriesState] = field(default_factory=dict)
+    checkpoints: dict[str, tuple[int, ScanState]] = field(default_factory=dict)
+
+
+@dataclass
+class _Lookups:
+    """What rules of one evaluation ask the store alike: bucket lengths and line items per source."""
+
+    steps: dict[str, int | None] = field(default_factory=dict)
+    items: dict[tuple[str, int, int], list[str]] = field(default_factory=dict)
+
+    def line_items(self, store: Store, source: str, since: int, until: int) -> list[str]:
+        if (source, since, until) not in self.items:
+            self.items[source, since, until] = store.sums.line_items(source, since, until)
+        return self.items[source, since, until]
 
 
 def evaluate_anomalies(
@@ -61,28 +104,35 @@ def evaluate_anomalies(
     """Evaluate every anomaly rule on what `changed` (per source: first bucket start, last bucket
     end of rows new or revised since the last evaluation) and the clock make due."""
     until = int(now.timestamp())
-    steps: dict[str, int | None] = {}
-    reported: _Reported = {}
+    lookups = _Lookups()
+    plans = []
     for rule in config.anomalies:
         lifecycle.beat()
-        _evaluate_rule(config, store, rule, changed, now, until, enqueue, steps, reported)
+        plan = _plan(config, store, rule, changed, until, lookups)
+        if plan.jobs:
+            plans.append(plan)
+    reads = Reads(store, until)
+    judged = _judge(config, store, [job for plan in plans for job in plan.jobs], until, reads, lookups)
+    told = [_told(plan, judged, until) for plan in plans]
+    alerts = _alerts(config, store, [t.said for t in told], until, reads, lookups)
+    for plan, outcome, rule_alerts in zip(plans, told, alerts, strict=True):
+        if len(outcome.ongoing) > 1:
+            events = [_status(done, i, point, since, False, config) for done, i, point, since in outcome.ongoing]
+            rule_alerts.append(digest(plan.rule, events, now, config.currency))
+        for alert in rule_alerts:  # before the states: a crash in between repeats nothing (the outbox dedupes by key)
+            enqueue(alert)
+        if outcome.checkpoints:
+            store.scan_states.save(plan.rule.name, plan.mark, outcome.checkpoints, outcome.states)
 
 
-def _evaluate_rule(
-    config: Config,
-    store: Store,
-    rule: Anomaly,
-    changed: Mapping[str, tuple[int, int]],
-    now: datetime,
-    until: int,
-    enqueue: Callable[[Alert], None],
-    steps: dict[str, int | None],
-    reported: _Reported,
-) -> None:
+def _plan(
+    config: Config, store: Store, rule: Anomaly, changed: Mapping[str, tuple[int, int]], until: int, lookups: _Lookups
+) -> _Plan:
+    """The series of `rule` due in this evaluation, each with the state to scan it from."""
     scans = store.scan_states
-    mark = fingerprint(rule, config.tz)
+    plan = _Plan(rule, fingerprint(rule, config.tz))
     heads = scans.heads(rule.name)
-    if heads and any(h.fingerprint != mark for h in heads.values()):
+    if heads and any(h.fingerprint != plan.mark for h in heads.values()):
         scans.forget(rule.name)
         heads = {}
     states = scans.lifecycle(rule.name) if heads else {}
@@ -96,51 +146,51 @@ def _evaluate_rule(
         if following + head.step <= until or (revised is not None and revised < following):
             due.append((key, head, revised))
     loaded = scans.load(rule.name, [key for key, _, _ in due]) if due else {}
-    jobs = [
+    plan.jobs = [
         _Job(
+            rule,
             key,
             *_named(key),
             sources_of(key, names),
             head.origin,
             loaded[key] if revised is None or revised >= head.start else fresh(head.origin, head.step),
-            first_sight=False,
+            False,
+            states.get(key, SeriesState()),
         )
         for key, head, revised in due
     ]
     # New series: anywhere in the history on a first look, else where rows changed.
     looking = {s: until - STEP_PROBE for s in names} if not heads else {s: changed[s][0] for s in names if s in changed}
     for key, head in heads.items():
-        steps.setdefault(key.split("/", 1)[0], head.step)
-    jobs += _new_jobs(store, rule, looking, names, set(heads), until, steps, lambda step: until - _history(rule, step))
-    if not jobs:
-        return
-    alerts: list[Alert] = []
-    ongoing: list[tuple[_Scanned, int, int]] = []  # (series, its last anomalous bucket, event start)
-    judged: dict[str, SeriesState] = {}
-    checkpoints: dict[str, tuple[int, ScanState]] = {}
-    for done in _scan(store, rule, jobs, until, config, reported):
-        job, step = done.job, done.checkpoint.step
-        state, actions, last_anomalous = judge(
-            done.points, job.state.start, step, states.get(job.key, SeriesState()), rule.cooldown
-        )
-        if job.first_sight and state.open_since is not None and last_anomalous is not None:
-            ongoing.append((done, last_anomalous, state.open_since))
+        lookups.steps.setdefault(key.split("/", 1)[0], head.step)
+    plan.jobs += _new_jobs(store, rule, looking, names, set(heads), until, until, lookups)
+    return plan
+
+
+def _told(plan: _Plan, judged: Mapping[int, _Judged], until: int) -> _Told:
+    """What a rule says (on a first sight: what is still open, in one message) and keeps."""
+    rule = plan.rule
+    told = _Told()
+    for job in plan.jobs:
+        done = judged.get(id(job))
+        if done is None:  # no complete bucket to scan yet
+            continue
+        state = done.state
+        if job.first_sight and state.open_since is not None and done.last_anomalous is not None:
+            told.ongoing.append((done, *done.last_anomalous, state.open_since))
             state = replace(state, alerted=True, last_alert=until)  # told now, in one message
         elif not job.first_sight:
-            for i, action in actions:
-                if action.kind == "fire" or rule.send_resolved:
-                    alerts.append(_alert(store, rule, done, i, action.event_start, action.kind == "resolve", config))
-        judged[job.key] = state
-        checkpoints[job.key] = (job.origin, done.checkpoint)
-    if len(ongoing) == 1:
-        done, i, since = ongoing[0]
-        alerts.append(_alert(store, rule, done, i, since, False, config))
-    elif ongoing:
-        events = [_status(rule, done, i, since, False, config) for done, i, since in ongoing]
-        alerts.append(digest(rule, events, now, config.currency))
-    for alert in alerts:  # before the states: a crash in between repeats nothing (the outbox dedupes by key)
-        enqueue(alert)
-    scans.save(rule.name, mark, checkpoints, judged)
+            told.said += [
+                (done, i, point, action.event_start, action.kind == "resolve")
+                for i, action, point in done.actions
+                if action.kind == "fire" or rule.send_resolved
+            ]
+        told.states[job.key] = state
+        told.checkpoints[job.key] = (job.origin, done.checkpoint)
+    if len(told.ongoing) == 1:
+        done, i, point, since = told.ongoing[0]
+        told.said.append((done, i, point, since, False))
+    return told
 
 
 def _history(rule: Anomaly, step: int) -> int:
@@ -162,22 +212,23 @@ def _new_jobs(
     looking: Mapping[str, int],
     names: list[str],
     known: set[str],
+    begin: int,
     until: int,
-    steps: dict[str, int | None],
-    since_of: Callable[[int], int],
+    lookups: _Lookups,
 ) -> list[_Job]:
     """Series of `rule` not among `known` with data in a source of `looking` after the time it
-    maps to; each to be scanned from `since_of(step)`. `steps`: bucket lengths known so far."""
-    scans = store.scan_states
+    maps to; each to be scanned from the history it needs before `begin`."""
+    steps = lookups.steps
     found: dict[str, list[str]] = {}  # key → its sources
     stepped: dict[str, int] = {}
     for source, after in looking.items():
         if steps.get(source) is None:
-            steps[source] = step_of([scans.step(source, after, until)])
+            steps[source] = step_of([store.scan_states.step(source, after, until)])
         step = steps[source]
         if step is None:
             continue
-        items = [i for i in store.sums.line_items(source, max(after, since_of(step)), until) if selects_item(rule, i)]
+        listed = lookups.line_items(store, source, max(after, begin - _history(rule, step)), until)
+        items = [i for i in listed if selects_item(rule, i)]
         for item in items if rule.by == "line_item" else items[:1]:
             key = series_key(*group_of(rule, source, item))
             if key not in known:
@@ -186,101 +237,168 @@ def _new_jobs(
     jobs = []
     for key, sources in found.items():
         step = stepped[key]
-        origin = since_of(step) // step * step
+        origin = (begin - _history(rule, step)) // step * step
         source, item = _named(key)
-        jobs.append(_Job(key, source, item, names if source is None else sources, origin, fresh(origin, step), True))
+        state = fresh(origin, step)
+        jobs.append(
+            _Job(rule, key, source, item, names if source is None else sources, origin, state, True, SeriesState())
+        )
     return jobs
 
 
-def _scan(
-    store: Store, rule: Anomaly, jobs: list[_Job], until: int, config: Config, known: _Reported
-) -> Iterator[_Scanned]:
-    """Each job's series read (one query per source, summed in SQL unless per line item) and
-    scanned up to its last complete bucket, with a checkpoint `REWIND` buckets before the end."""
-    scans = store.scan_states
-    per_item = rule.by == "line_item"
-    reported: dict[str, list[tuple[int, int]]] = {}
-    rows: dict[str, list[tuple[int, int, int]]] = {}
-    for source in sorted({s for job in jobs for s in job.sources}):
-        since = min(job.state.start for job in jobs if source in job.sources)
-        if (source, since, until) not in known:  # the same for every rule reading that range
-            known[source, since, until] = scans.reported(source, since, until)
-        reported[source] = known[source, since, until]
-        items = None
-        if rule.line_items is not None:
-            items = [i for i in store.sums.line_items(source, since, until) if selects_item(rule, i)]
-        series: dict[str | None, list[tuple[int, int, int]]] = {}  # line item → its series' rows
-        for item, start, seconds, amount in scans.buckets(source, since, until, items, per_item):
-            found = series.get(item)
-            if found is None:
-                found = series[item] = rows.setdefault(series_key(*group_of(rule, source, item)), [])
-            found.append((start, seconds, amount))
+def _wanted(store: Store, job: _Job, since: int, until: int, lookups: _Lookups) -> list[tuple[str, list[str] | None]]:
+    """(source, line items or None for all) the series of `job` counts from `since`."""
+    rule = job.rule
+    if job.line_item is not None:
+        return [(source, [job.line_item]) for source in job.sources]
+    if rule.line_items is None:
+        return [(source, None) for source in job.sources]
+    return [(s, [i for i in lookups.line_items(store, s, since, until) if selects_item(rule, i)]) for s in job.sources]
+
+
+def _judge(
+    config: Config, store: Store, jobs: Sequence[_Job], until: int, reads: Reads, lookups: _Lookups
+) -> dict[int, _Judged]:
+    """Every job scanned up to its last complete bucket (with a checkpoint `REWIND` buckets before
+    the end) and judged, by `id` of the job. Jobs from the same fresh state over the same buckets
+    with the same parameters share one scan."""
     for job in jobs:
-        state = job.state
-        step = state.step
-        count = (until - state.start) // step
-        if count <= 0:
+        for source, items in _wanted(store, job, job.state.start, until, lookups):
+            reads.want(source, job.state.step, job.state.start, items)
+    reads.load()
+    shared: dict[object, list[_Job]] = {}
+    for job in jobs:
+        step = job.state.step
+        if (until - job.state.start) // step <= 0:
             continue
-        seen = chain.from_iterable(reported.get(s, ()) for s in job.sources)
-        values = dense(state.start, count, step, until, seen, rows.get(job.key, ()))
-        params = params_of(rule, step)
-        cut = max(0, count - REWIND[step])
-        points, checkpoint = resume(state, values[:cut], config.tz, params)
-        later, _ = resume(checkpoint, values[cut:], config.tz, params)
-        yield _Scanned(job, points + later, checkpoint)
+        params = params_of(job.rule, step)
+        if job.state.values:  # resumed from a checkpoint: its own scan
+            shared[id(job)] = [job]
+        else:
+            pairs = frozenset((source, item) for source, names in _selected(job, reads) for item in names)
+            shared.setdefault((params, job.state.start, step, frozenset(job.sources), pairs), []).append(job)
+    judged = {}
+    for group in shared.values():
+        lifecycle.beat()
+        points, checkpoint = _scan(config, store, group[0], until, reads)
+        for job in group:
+            state, actions, last = judge(points, job.state.start, job.state.step, job.lifecycle, job.rule.cooldown)
+            judged[id(job)] = _Judged(
+                job,
+                state,
+                [(i, action, points[i]) for i, action in actions],
+                None if last is None else (last, points[last]),
+                checkpoint,
+            )
+    return judged
 
 
-def _status(rule: Anomaly, done: _Scanned, i: int, event_start: int, resolved: bool, config: Config) -> AnomalyStatus:
+def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
+    """(source, its line items) that the series of `job` sums, of those read."""
+    rule, step = job.rule, job.state.step
+    found = []
+    for source in job.sources:
+        items = reads.grid(source, step).items
+        if job.line_item is not None:
+            found.append((source, [job.line_item] if job.line_item in items else []))
+        else:
+            found.append((source, [i for i in items if selects_item(rule, i)]))
+    return found
+
+
+def _scan(config: Config, store: Store, job: _Job, until: int, reads: Reads) -> tuple[Verdicts, ScanState]:
+    """The verdicts from `job.state.start` to the last complete bucket, and the checkpoint
+    `REWIND` buckets before the end."""
+    state = job.state
+    step = state.step
+    count = (until - state.start) // step
+    values = reads.series(_selected(job, reads), state.start, count, step, job.line_item is not None)
+    params = params_of(job.rule, step)
+    cut = max(0, count - REWIND[step])
+    points, checkpoint = resume(state, values[:cut], config.tz, params)
+    later, _ = resume(checkpoint, values[cut:], config.tz, params)
+    return points + later, checkpoint
+
+
+def _status(done: _Judged, i: int, point: Point, event_start: int, resolved: bool, config: Config) -> AnomalyStatus:
     job, step = done.job, done.checkpoint.step
     start = job.state.start + i * step
-    point = done.points[i]
     return status_of(
-        rule, job.source, job.line_item, start, step, point, event_start, resolved, config.tz, config.currency
+        job.rule, job.source, job.line_item, start, step, point, event_start, resolved, config.tz, config.currency
     )
 
 
-def _alert(
-    store: Store, rule: Anomaly, done: _Scanned, i: int, event_start: int, resolved: bool, config: Config
-) -> Alert:
-    status = _status(rule, done, i, event_start, resolved, config)
-    if not resolved:
-        status = replace(status, drivers=_drivers(store, rule, done, i, config))
-    return alert_of(rule, status)
+def _alerts(
+    config: Config, store: Store, said: Sequence[list[_Said]], until: int, reads: Reads, lookups: _Lookups
+) -> list[list[Alert]]:
+    """The alerts of each list of `said`; a firing one names its drivers, from the weeks before
+    its bucket: from `reads` where they hold those weeks, else read for all such alerts at once."""
+    more = Reads(store, until)
+    for done, i, _, _, resolved in chain.from_iterable(said):
+        first, _ = _window(done, i)
+        if not resolved and not _holds(reads, done.job, first):
+            for source, items in _wanted(store, done.job, first, until, lookups):
+                more.want(source, done.job.state.step, first, items)
+    more.load()
+    alerts = []
+    for group in said:
+        alerts.append([])
+        for done, i, point, event_start, resolved in group:
+            status = _status(done, i, point, event_start, resolved, config)
+            if not resolved:
+                first, bucket = _window(done, i)
+                held = reads if _holds(reads, done.job, first) else more
+                status = replace(status, drivers=_drivers(done.job, first, bucket, held, config))
+            alerts[-1].append(alert_of(done.job.rule, status))
+    return alerts
 
 
-def _drivers(store: Store, rule: Anomaly, done: _Scanned, i: int, config: Config) -> tuple[Contributor, ...]:
-    """The line items behind a deviation: each line item's own seasonal expectation, from the
-    weeks before the bucket (read only for an alert)."""
-    job, step = done.job, done.checkpoint.step
-    shape = shape_for(step)
-    bucket = job.state.start + i * step
-    first = bucket - (shape.weeks * shape.week + 2) * step
+def _window(done: _Judged, i: int) -> tuple[int, int]:
+    """The first and last bucket a deviation's drivers are judged on."""
+    step = done.job.state.step
+    bucket = done.job.state.start + i * step
+    return bucket - (shape_for(step).weeks * shape_for(step).week + 2) * step, bucket
+
+
+def _holds(reads: Reads, job: _Job, first: int) -> bool:
+    return all(reads.grid(s, job.state.step).covers(first, job.state.step) for s in job.sources)
+
+
+def _drivers(job: _Job, first: int, bucket: int, reads: Reads, config: Config) -> tuple[Contributor, ...]:
+    """The line items behind a deviation at `bucket`: each line item's own seasonal expectation,
+    from the buckets [first, bucket]."""
+    rule, item, step = job.rule, job.line_item, job.state.step
     count = (bucket - first) // step + 1
-    parts: dict[str, list[tuple[int, int, int]]] = {}
-    items = None if job.line_item is None else [job.line_item]
-    for source in job.sources:
-        for item, start, seconds, amount in store.scan_states.buckets(source, first, bucket + step, items, True):
-            if selects_item(rule, item) and (job.line_item is None or item == job.line_item):
-                parts.setdefault(item, []).append((start, seconds, amount))
-    dense_parts = {
-        item: [v or 0 for v in dense(first, count, step, bucket + step, (), found)] for item, found in parts.items()
-    }
-    return drivers(dense_parts, first, count - 1, step, config.tz, job.source)
+    wanted = (lambda i: i == item) if item is not None else (lambda i: selects_item(rule, i))
+    parts = reads.parts(job.sources, wanted, item, first, count, step)
+    return drivers(parts, first, count - 1, step, config.tz, job.source)
 
 
 def replay_anomalies(config: Config, store: Store, rule: Anomaly, since: datetime, until: datetime) -> list[Alert]:
     """The alerts `rule` would have sent between `since` and `until`, each bucket seen at its end
     (as the daemon sees data that arrives complete); reads only."""
+    return replay_rules(config, store, [rule], since, until)
+
+
+def replay_rules(
+    config: Config, store: Store, rules: Sequence[Anomaly], since: datetime, until: datetime
+) -> list[Alert]:
+    """`replay_anomalies` of each rule in turn, reading each source and scanning each series once
+    for all of them."""
     begin, end = int(since.timestamp()), int(until.timestamp())
-    names = _sources(config, rule)
-    looking = {s: begin - STEP_PROBE for s in names}
-    jobs = _new_jobs(store, rule, looking, names, set(), end, {}, lambda step: begin - _history(rule, step))
-    alerts = []
-    for done in _scan(store, rule, jobs, end, config, {}):
+    lookups = _Lookups()
+    jobs = []
+    for rule in rules:
+        names = _sources(config, rule)
+        looking = {s: begin - STEP_PROBE for s in names}
+        jobs += _new_jobs(store, rule, looking, names, set(), begin, end, lookups)
+    reads = Reads(store, end)
+    judged = _judge(config, store, jobs, end, reads, lookups)
+    said = []
+    for done in (judged[id(job)] for job in jobs if id(job) in judged):
         step = done.checkpoint.step
-        _, actions, _ = judge(done.points, done.job.state.start, step, SeriesState(), rule.cooldown)
-        for i, action in actions:
+        for i, action, point in done.actions:
             loud = done.job.state.start + (i + 1) * step >= begin
-            if loud and (action.kind == "fire" or rule.send_resolved):
-                alerts.append(_alert(store, rule, done, i, action.event_start, action.kind == "resolve", config))
-    return alerts
+            if loud and (action.kind == "fire" or done.job.rule.send_resolved):
+                said.append((done, i, point, action.event_start, action.kind == "resolve"))
+    return _alerts(config, store, [said], end, reads, lookups)[0]

@@ -37,7 +37,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.rules.clock import offsets
-from alertd.rules.seasonal import MISSING, same_kind_median, seasonal_median, steady_flags, weekly_medians
+from alertd.rules.seasonal import MISSING, seasonal_median, seasonal_pairs
 from alertd.rules.verdicts import ABS_NOISE_FLOOR, AnomalyParams, Point, Verdicts
 
 HOUR = 3600
@@ -164,9 +164,9 @@ def resume(
     first = state.start - base * step  # unix time of vals[0]
     clock = offsets(tz, first, end, step)
     week, weeks, per_day, window = shape.week, shape.weeks, DAY // step, shape.level_window
-    span, quarter, days = weeks * week, window // 4, shape.recent // per_day
+    quarter, days = window // 4, shape.recent // per_day
     min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
-    steady = steady_flags(clock, end, max(span, days * per_day) + 2)
+    walls, utcs = seasonal_pairs(vals, base, end, week, weeks, per_day, days, first, step, clock)
     sensitivity, half = params.sensitivity, params.sensitivity / 2
     up, down = params.direction == "up", params.direction == "down"
     learning = len(residuals) < min_residuals
@@ -184,7 +184,7 @@ def resume(
     slid, head = max(0, base - 1), 0
     ratio = ratios[-1] if base else nan
     value = vals[base - 1] if base else MISSING
-    for t, weekly in enumerate(weekly_medians(vals, base, end, week, weeks), base):
+    for t, seasonal, by_utc in zip(range(base, end), walls, utcs, strict=True):
         entering, value = value, vals[t]
         if entering != MISSING:
             known += 1
@@ -209,17 +209,6 @@ def resume(
             append(_GAP)
             add_sigma(0.0)
             continue
-        # `weekly` is what `seasonal_median` says by the UTC clock when enough weeks have data.
-        if steady[t]:
-            seasonal = by_utc = weekly
-            if weekly is None:
-                offset = clock if isinstance(clock, int) else clock[t]
-                seasonal = by_utc = same_kind_median(vals, t, per_day, days, first, step, offset)
-        else:
-            seasonal = seasonal_median(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
-            by_utc = weekly
-            if weekly is None:
-                by_utc = seasonal_median(vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False)
         ratio = value / seasonal if seasonal else nan
         add_ratio(ratio)
         if known < min_history or seasonal is None:

@@ -32,12 +32,93 @@ def weekly_medians(vals: Sequence[int], base: int, end: int, week: int, weeks: i
     early = min(end, max(base, weeks * week))  # the buckets with fewer weeks behind them
     medians = [_lag_median(vals[t % week : t : week]) for t in range(base, early)]
     # The others' lags sorted in one go; MISSING, the least int64, sorts first.
-    lagged = map(
-        sorted, zip(*(vals[early - lag * week : end - lag * week] for lag in range(1, weeks + 1)), strict=True)
-    )
-    low, high = (weeks - 1) // 2, weeks // 2  # the middle two (one when `weeks` is odd)
-    medians += [round((lags[low] + lags[high]) / 2) if lags[0] != MISSING else _lag_median(lags) for lags in lagged]
+    medians += _medians([vals[early - lag * week : end - lag * week] for lag in range(1, weeks + 1)])
     return medians
+
+
+def seasonal_pairs(
+    vals: Sequence[int],
+    base: int,
+    end: int,
+    week: int,
+    weeks: int,
+    per_day: int,
+    days: int,
+    first: int,
+    step: int,
+    clock: list[int] | int,
+) -> tuple[list[int | None], list[int | None]]:
+    """Per bucket from `base` to `end` with data: what `seasonal_median` says by the wall clock and
+    by the UTC clock (`clock`: the offset of each bucket, or the one offset), worked out a lag at a
+    time over all buckets rather than a bucket at a time. They differ only in the weeks after an
+    offset change (not `steady`); before two weeks have data, both are the same-kind median."""
+    utc = weekly_medians(vals, base, end, week, weeks)
+    steady = steady_flags(clock, end, max(weeks * week, days * per_day) + 2)
+    wall = utc[:]
+    early = [t for t in range(base, end) if steady[t] and utc[t - base] is None and vals[t] != MISSING]
+    for t, found in zip(early, _same_kind_medians(vals, early, per_day, days, first, step, clock), strict=True):
+        wall[t - base] = utc[t - base] = found
+    if isinstance(clock, int):
+        return wall, utc
+    shifted = [t for t in range(base, end) if not steady[t] and vals[t] != MISSING]
+    for t, found in zip(shifted, _wall_weekly_medians(vals, shifted, week, weeks, step, clock), strict=True):
+        # Under two weeks with data: the fallbacks of `seasonal_median`, rare enough to ask it.
+        if found is None:
+            found = seasonal_median(vals, t, week, weeks, per_day, days, first, step, clock[t], clock)
+        wall[t - base] = found
+        if utc[t - base] is None:
+            utc[t - base] = seasonal_median(
+                vals, t, week, weeks, per_day, days, first, step, clock[t], clock, wall=False
+            )
+    return wall, utc
+
+
+def _wall_weekly_medians(
+    vals: Sequence[int], ts: Sequence[int], week: int, weeks: int, step: int, clock: list[int]
+) -> list[int | None]:
+    """The weekly part of `seasonal_median` by the wall clock for each bucket of `ts`."""
+    adjust = step < DAY
+    columns = []
+    for lag in range(1, weeks + 1):
+        back = lag * week
+        column = []
+        for t in ts:
+            i = t - back
+            if i >= 0 and adjust:
+                i += (clock[t] - clock[i]) // step  # the same wall-clock hour across the change
+            column.append(vals[i] if 0 <= i < t else MISSING)
+        columns.append(column)
+    return _medians(columns)
+
+
+def _same_kind_medians(
+    vals: Sequence[int], ts: Sequence[int], per_day: int, days: int, first: int, step: int, clock: list[int] | int
+) -> list[int | None]:
+    """`same_kind_median` for each bucket of `ts`, whose offset held over the days before it: a day
+    `lag` days back is of the same kind when its weekday, `lag` before t's, is."""
+    medians: list[int | None] = []
+    for t in ts:
+        offset = clock if isinstance(clock, int) else clock[t]
+        weekday = ((first + t * step + offset) // DAY + 3) % 7  # 0: Monday, as `weekend` counts
+        kind = weekday >= 5
+        found = [
+            vals[t - lag * per_day]
+            for lag in range(1, min(days, t // per_day) + 1)
+            if ((weekday - lag) % 7 >= 5) == kind and vals[t - lag * per_day] != MISSING
+        ]
+        medians.append(_median(found) if len(found) >= 2 else None)
+    return medians
+
+
+def _medians(columns: Sequence[Sequence[int]]) -> list[int | None]:
+    """Per row of the columns: the median of its values with data, None when under two (`_median`
+    of them); the lags of a row sorted in one go, MISSING, the least int64, first."""
+    n = len(columns)
+    rows = map(sorted, zip(*columns, strict=True))
+    if n % 2:
+        return [lags[n // 2] if lags[0] != MISSING else _lag_median(lags) for lags in rows]
+    low, high = n // 2 - 1, n // 2
+    return [round((lags[low] + lags[high]) / 2) if lags[0] != MISSING else _lag_median(lags) for lags in rows]
 
 
 def _lag_median(lags: Sequence[int]) -> int | None:

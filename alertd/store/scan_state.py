@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from alertd.model import SeriesState
@@ -116,9 +116,10 @@ class ScanStates:
 
     def buckets(
         self, source: str, since: int, until: int, items: Sequence[str] | None, per_item: bool
-    ) -> list[tuple[str | None, int, int, int]]:
+    ) -> Iterator[tuple[str | None, int, int, int]]:
         """(line item or None, bucket start, seconds, amount) of `source` in [since, until), of the
-        named line items (None: all); summed per bucket in SQL unless `per_item`."""
+        named line items (None: all); summed per bucket in SQL unless `per_item`. Streamed: a
+        year of a source's line items is millions of rows."""
         where = "source = ? AND bucket_start >= ? AND bucket_start < ?"
         params: list[object] = [source, since, until]
         if items is not None:
@@ -131,7 +132,7 @@ class ScanStates:
                 f"SELECT NULL, bucket_start, max(bucket_seconds), sum(amount) FROM costs WHERE {where}"
                 " GROUP BY bucket_start"
             )
-        return self.conn.execute(sql, params).fetchall()
+        return self.conn.execute(sql, params)
 
 
 def _pack(column: str, items: array) -> bytes:
