@@ -14,13 +14,14 @@ from decimal import Decimal
 
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
-from alertd.evaluate.anomalies import replay_anomalies
+from alertd.evaluate.anomalies import replay_rules
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
-from alertd.rules.budget import Windows, selects, status_of, windows
-from alertd.rules.periods import budget_history_start
+from alertd.rules.budget import selects, status_of, windows
+from alertd.rules.periods import budget_history_start, period_bounds
 from alertd.store import Store
-from alertd.timeline import Timeline
+from alertd.store.rollup import local_day
+from alertd.timeline import Ledger, Timeline
 
 HOUR = 3600
 # A projection is costly: a replay re-checks forecasts a 30th of the period apart, from 6 hours
@@ -55,81 +56,103 @@ class Replayed:
 def replay(config: Config, store: Store, since: datetime, until: datetime) -> list[Replayed]:
     """Every alert the rules would have sent between `since` and `until`, in time order."""
     found: list[Replayed] = list(_budgets(config, store, since, until))
-    for rule in config.anomalies:
-        for alert in replay_anomalies(config, store, rule, since, until):
-            assert isinstance(alert.status, AnomalyStatus)
-            found.append(Replayed(alert.status.bucket_start + timedelta(seconds=alert.status.step), alert))
+    for alert in replay_rules(config, store, config.anomalies, since, until):
+        assert isinstance(alert.status, AnomalyStatus)
+        found.append(Replayed(alert.status.bucket_start + timedelta(seconds=alert.status.step), alert))
     return sorted(found, key=lambda r: (r.at, r.alert.rule))
 
 
 def _budgets(config: Config, store: Store, since: datetime, until: datetime) -> Iterator[Replayed]:
     """Hour by hour, buckets arriving at their end, read once for every budget (only the series
-    some budget counts) and handed to the timelines of the budgets that count them."""
+    some budget counts) into one ledger, and counted by the timelines of the budgets that count them."""
     if not config.budgets:
         return
     tz = config.tz
-    replayers = [_Replayer(budget, config) for budget in config.budgets]
-    counting: dict[tuple[str, str], list[Timeline]] = {}
-    for series in store.sums.series():
-        counting[series] = [r.timeline for r in replayers if selects(r.budget, *series)]
-    wanted = [s for s, timelines in counting.items() if timelines]
+    selections = {(b.sources, b.line_items): b for b in config.budgets}  # one budget stands for its filters
+    timelines = {key: Timeline(tz) for key in selections}
+    replayers = [_Replayer(b, config, timelines[b.sources, b.line_items]) for b in config.budgets]
+    counting = {
+        series: [timelines[key] for key, b in selections.items() if selects(b, *series)]
+        for series in store.sums.series()
+    }
+    ledger = Ledger(tz, counting)
+    wanted = [s for s, counted in counting.items() if counted]
     first = min(budget_history_start(b, since, tz) for b in config.budgets)
     arrivals = store.sums.arrivals(wanted, int(first.timestamp()), int(until.timestamp()))
     waiting = next(arrivals, None)
     hour = -(-int(since.timestamp()) // HOUR) * HOUR
     while hour <= int(until.timestamp()):
+        arrived = []
         while waiting is not None and waiting[2] + waiting[3] <= hour:
-            for timeline in counting[waiting[0], waiting[1]]:
-                timeline.arrive(waiting)
+            arrived.append(waiting)
             waiting = next(arrivals, None)
+        ledger.arrive(arrived)
+        now, today = utc(hour), local_day(hour, tz)
         for replayer in replayers:
-            yield from replayer.at(hour)
+            yield from replayer.at(now, hour, today)
         hour += HOUR
 
 
 class _Replayer:
     """One budget's decisions over the replay. The status (and the decision) is worked out only
     when a threshold may have been crossed, a reminder may be due, or a forecast is due
-    (`forecast_due`)."""
+    (`forecast_due`); the period's bounds only when the period changes."""
 
-    def __init__(self, budget: Budget, config: Config) -> None:
+    def __init__(self, budget: Budget, config: Config, timeline: Timeline) -> None:
         self.budget = budget
         self.config = config
-        self.timeline = Timeline(budget, config.tz)
+        self.timeline = timeline
         self.amount = int(budget.amount * MICROS)
-        self.sent: dict[datetime, list[Sent]] = {}
+        self.start = self.end = self.first_day = 0  # the current period, from `at`
+        self.log: list[Sent] = []  # what was sent in the current period
         self.last_forecast: int | None = None
+        self._read_log()
 
-    def at(self, hour: int) -> Iterator[Replayed]:
-        budget, now = self.budget, utc(hour)
-        w = windows(budget, now, self.config.tz)
-        log = self.sent.setdefault(w.start, [])
-        spent = sum(self.timeline.totals.get(int(w.start.timestamp()), {}).values())
-        percent = Decimal(spent * 100) / Decimal(self.amount)
-        actual = [s for s in log if s.kind == "budget"]
+    def _read_log(self) -> None:
+        """What the log implies (kept, as it changes only when an alert is sent): the next
+        threshold to cross and when a reminder of the highest one sent is due."""
+        actual = [s for s in self.log if s.kind == "budget"]
         highest = max((s.threshold for s in actual), default=Decimal(0))
-        crossing = any(t > highest and percent >= t for t in budget.thresholds)
+        self.next = min((t for t in self.budget.thresholds if t > highest), default=None)
         last = max((s.created for s in actual if s.threshold == highest), default=None)
-        reminding = budget.repeat is not None and last is not None and now - last >= budget.repeat
-        forecasting = forecast_due(budget, w, percent, log, self.last_forecast)
+        repeat = self.budget.repeat
+        self.remind_at = None if repeat is None or last is None else last + repeat
+
+    def at(self, now: datetime, hour: int, today: int) -> Iterator[Replayed]:
+        budget, tz = self.budget, self.config.tz
+        if hour >= self.end:
+            start, end = period_bounds(budget.period, now, tz, budget.week_start)
+            self.start, self.end = int(start.timestamp()), int(end.timestamp())
+            self.first_day, self.log = local_day(self.start, tz), []
+            self._read_log()
+        spent = self.timeline.spent(self.first_day, today)
+        percent = Decimal(spent * 100) / Decimal(self.amount)
+        crossing = self.next is not None and percent >= self.next
+        reminding = self.remind_at is not None and now >= self.remind_at
+        forecasting = forecast_due(budget, self.start, self.end, hour, percent, self.log, self.last_forecast)
         if not (crossing or reminding or forecasting):
             return
         if forecasting:
             self.last_forecast = hour
-        status = status_of(budget, w, self.timeline.spend(w), self.config.tz, self.config.currency)
-        for alert in decide(budget, status, log, now):
-            log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
+        w = windows(budget, now, tz)
+        status = status_of(budget, w, self.timeline.spend(w), tz, self.config.currency)
+        for alert in decide(budget, status, self.log, now):
+            self.log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
+            self._read_log()
             yield Replayed(now, alert)
 
 
-def forecast_due(budget: Budget, w: Windows, percent: Decimal, log: Sequence[Sent], last: int | None) -> bool:
-    """Whether the replay re-checks the forecast now: a forecast threshold can still fire in this
-    period (above actual spend, not alerted yet; after the first tenth, as `decide` requires), and
-    the last check is a 30th of the period (6 h to a day) ago."""
-    if w.now - w.start < (w.end - w.start) / 10:
+def forecast_due(
+    budget: Budget, start: int, end: int, now: int, percent: Decimal, log: Sequence[Sent], last: int | None
+) -> bool:
+    """Whether the replay re-checks the forecast at `now` in the period [start, end) (unix seconds):
+    a forecast threshold can still fire in this period (above actual spend, not alerted yet; after
+    the first tenth, as `decide` requires), and the last check is a 30th of the period (6 h to a
+    day) ago."""
+    if not budget.forecast or 10 * (now - start) < end - start:
         return False
     alerted = max((s.threshold for s in log if s.kind == "forecast"), default=Decimal(0))
     if not any(f > percent and f > alerted for f in budget.forecast):
         return False
-    every = min(FORECAST_MAX, max(FORECAST_MIN, int((w.end - w.start).total_seconds()) // 30))
-    return last is None or int(w.now.timestamp()) - last >= every
+    every = min(FORECAST_MAX, max(FORECAST_MIN, (end - start) // 30))
+    return last is None or now - last >= every

@@ -1,10 +1,11 @@
-"""One budget's spend as its buckets arrive, for `alertd replay`.
+"""Budgets' spend as their buckets arrive, for `alertd replay`.
 
-Each bucket arrives at its end. Arrivals are summed once, into running totals per period and
-series, per local day and per hour; a status at any hour is then a few lookups, so replaying a
-year costs what arrived plus what is asked, not the history times the number of hours.
-`spend(w)` equals `rules.budget.spend_of_rows` over the buckets arrived by `w.now`; the caller
-feeds each budget's timeline only the buckets of its series.
+Each bucket arrives at its end. The `Ledger` keeps every series' buckets once, as growing arrays
+of starts and running sums, however many budgets count the series; a `Timeline` (one per
+selection of series: budgets that filter alike share one) adds its series' spend per local day
+and per hour. A status at any hour is then a few bisections and slices, so replaying a year
+costs what arrived plus what is asked, not the history times the hours or the budgets.
+`Timeline.spend(w)` equals `rules.budget.spend_of_rows` over its series' buckets arrived by `w.now`.
 """
 
 from __future__ import annotations
@@ -12,100 +13,149 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from itertools import accumulate
+from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from alertd.config import Budget
-from alertd.model import utc
 from alertd.rules.budget import HOUR, Series, Spend, Windows, hour_shares
-from alertd.rules.periods import period_bounds
-from alertd.store.rollup import day_start, local_day
+from alertd.store.rollup import local_day
 
 Row = tuple[str, str, int, int, int]  # source, line_item, bucket_start, bucket_seconds, amount
 
 
 class _Buckets:
-    """One series' buckets of one period, by start: two integer arrays (a year of hours is
-    8,760 × 16 bytes, not 8,760 tuples)."""
+    """One series' buckets by start, with `sums[i]` = the amounts of the first i (a year of hours
+    is 8,760 × 16 bytes, not 8,760 tuples)."""
 
-    __slots__ = ("amounts", "cumulative", "starts")
+    __slots__ = ("starts", "sums")
 
     def __init__(self) -> None:
-        self.starts, self.amounts = array("q"), array("q")
-        self.cumulative: list[int] | None = None
+        self.starts, self.sums = array("q"), array("q", [0])
 
     def add(self, start: int, amount: int) -> None:
-        if self.starts and self.starts[-1] > start:  # a late, shorter bucket: keep the order
+        if self.starts and self.starts[-1] > start:  # a longer bucket, begun before one arrived
             i = bisect_left(self.starts, start)
             self.starts.insert(i, start)
-            self.amounts.insert(i, amount)
+            self.sums[i + 1 :] = array("q", [s + amount for s in self.sums[i:]])
         else:
             self.starts.append(start)
-            self.amounts.append(amount)
-        self.cumulative = None
+            self.sums.append(self.sums[-1] + amount)
 
-    def before(self, point: int) -> int:
-        if self.cumulative is None:
-            self.cumulative = list(accumulate(self.amounts, initial=0))
-        return self.cumulative[bisect_left(self.starts, point)]
+    def between(self, since: int, until: int) -> int | None:
+        """The buckets starting in [since, until); None if there are none."""
+        lo, hi = bisect_left(self.starts, since), bisect_left(self.starts, until)
+        return self.sums[hi] - self.sums[lo] if hi > lo else None
+
+
+class _Dense:
+    """Integers in consecutive slots (local days, unix hours), grown to the slots added."""
+
+    __slots__ = ("origin", "values")
+
+    def __init__(self) -> None:
+        self.origin, self.values = 0, array("q")
+
+    def add(self, slot: int, amount: int) -> None:
+        if not self.values:
+            self.origin = slot
+        elif slot < self.origin:
+            self.values[0:0] = array("q", bytes(8 * (self.origin - slot)))
+            self.origin = slot
+        i = slot - self.origin
+        if i >= len(self.values):
+            self.values.frombytes(bytes(8 * (i + 1 - len(self.values))))
+        self.values[i] += amount
+
+    def window(self, first: int, end: int) -> list[int]:
+        """Slots [first, end), 0 where nothing was added."""
+        lo, hi = max(first, self.origin), min(end, self.origin + len(self.values))
+        if lo >= hi:
+            return [0] * max(0, end - first)
+        return [0] * (lo - first) + self.values[lo - self.origin : hi - self.origin].tolist() + [0] * (end - hi)
+
+    def total(self, first: int, end: int) -> int:
+        lo, hi = max(0, first - self.origin), max(0, end - self.origin)
+        return sum(self.values[lo:hi])
 
 
 class Timeline:
-    """A budget's buckets as they arrive (`arrive`, in the order of their ends): totals per period
-    and series, the current and previous period's buckets, per-day and per-hour totals."""
+    """The spend of one selection of series as its buckets arrive (through a `Ledger`)."""
 
-    def __init__(self, budget: Budget, tz: ZoneInfo) -> None:
-        self.budget = budget
+    def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self.newest = 0  # end of the newest arrived bucket
-        self._days: dict[int, int] = {}  # bucket start hour → local day
-        self._periods: dict[int, int] = {}  # local day → start of its period
-        self.totals: dict[int, dict[Series, int]] = defaultdict(lambda: defaultdict(int))  # per period
-        self.rows: dict[int, dict[Series, _Buckets]] = defaultdict(lambda: defaultdict(_Buckets))
-        self.day_totals: dict[int, int] = defaultdict(int)
-        self.hour_totals: dict[int, int] = defaultdict(int)
+        self.series: dict[Series, _Buckets] = {}  # the ledger's, for the series this one counts
+        self.days = _Dense()  # by local day of the bucket's start
+        self.hours = _Dense()  # by unix hour, long buckets spread (`hour_shares`)
 
-    def arrive(self, row: Row) -> None:
-        source, item, start, seconds, amount = row
-        day = self._day(start)
-        period = self._period(day)
-        series = (source, item)
-        self.totals[period][series] += amount
-        self.rows[period][series].add(start, amount)
-        self.day_totals[day] += amount
-        for hour, part in hour_shares(start, seconds, amount):
-            self.hour_totals[hour] += part
+    def count(self, day: int, start: int, seconds: int, amount: int) -> None:
+        """One bucket of its series, or its one-hour buckets of one hour, summed."""
+        self.days.add(day, amount)
+        if seconds == HOUR and start % HOUR == 0:  # the common case, without the spreading
+            self.hours.add(start // HOUR, amount)
+        else:
+            for hour, part in hour_shares(start, seconds, amount):
+                self.hours.add(hour // HOUR, part)
         self.newest = max(self.newest, start + seconds)
 
-    def _day(self, start: int) -> int:
-        hour = start // HOUR * HOUR
-        if start != hour:  # a bucket not on the hour: no sharing
-            return local_day(start, self.tz)
-        if hour not in self._days:
-            self._days[hour] = local_day(hour, self.tz)
-        return self._days[hour]
-
-    def _period(self, day: int) -> int:
-        if day not in self._periods:
-            moment = utc(day_start(day, self.tz))
-            start, _ = period_bounds(self.budget.period, moment, self.tz, self.budget.week_start)
-            self._periods[day] = int(start.timestamp())
-        return self._periods[day]
+    def spent(self, first_day: int, today: int) -> int:
+        """What arrived for the local days [first_day, today]: a period's spend so far."""
+        return self.days.total(first_day, today + 1)
 
     def spend(self, w: Windows) -> Spend:
-        """The budget's spend at `w.now` (advance to it first)."""
-        start, previous = int(w.start.timestamp()), int(w.previous.timestamp())
-        point = int(w.previous_point.timestamp())
-        for old in [p for p in self.rows if p < previous]:  # periods no status looks at again
-            del self.rows[old], self.totals[old]
-        current = dict(self.totals.get(start, {}))
-        before = {s: buckets.before(point) for s, buckets in self.rows.get(previous, {}).items()}
-        now = int(w.now.timestamp())
-        first_day, today = local_day(start, self.tz), local_day(now, self.tz)
-        daily = [self.day_totals.get(d, 0) for d in range(first_day, today + 1)]
+        """The spend at `w.now` (every bucket ended by then has arrived, no later one)."""
+        start, now = int(w.start.timestamp()), int(w.now.timestamp())
+        previous, point = int(w.previous.timestamp()), int(w.previous_point.timestamp())
+        current, before = {}, {}
+        for s, buckets in self.series.items():
+            if (spent := buckets.between(start, now)) is not None:
+                current[s] = spent
+            if (spent := buckets.between(previous, point)) is not None:
+                before[s] = spent
+        daily = self.days.window(local_day(start, self.tz), local_day(now, self.tz) + 1)
         first = w.hourly_since
         if self.newest <= first:
             return Spend(current, before, daily, [], first)
         last = min(self.newest, -(-now // HOUR) * HOUR)
-        hourly = [self.hour_totals.get(h, 0) for h in range(first, last, HOUR)]
+        hourly = self.hours.window(first // HOUR, -(-last // HOUR))
         return Spend(current, before, daily, hourly, last)
+
+
+class Ledger:
+    """Every arrived bucket, kept once per series, and counted by the timelines selecting it."""
+
+    def __init__(self, tz: ZoneInfo, counting: Mapping[Series, Sequence[Timeline]]) -> None:
+        self.tz = tz
+        self.counting = counting  # series → the timelines selecting it
+        self.buckets: dict[Series, _Buckets] = {}
+        self._days: dict[int, int] = {}  # bucket start hour → local day
+
+    def arrive(self, rows: Iterable[Row]) -> None:
+        """Buckets at their end (in the order of their ends). A timeline counts the hourly ones
+        summed per hour: one bucket's worth of work per hour, not one per series. A longer one is
+        spread over its hours on its own, as `hour_shares` spreads one bucket."""
+        added: dict[Timeline, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for source, item, start, seconds, amount in rows:
+            series = (source, item)
+            buckets = self.buckets.get(series)
+            if buckets is None:
+                buckets = self.buckets[series] = _Buckets()
+                for timeline in self.counting[series]:
+                    timeline.series[series] = buckets
+            buckets.add(start, amount)
+            hourly = seconds == HOUR and start % HOUR == 0
+            for timeline in self.counting[series]:
+                if hourly:
+                    added[timeline][start] += amount
+                else:
+                    timeline.count(self._day(start), start, seconds, amount)
+        for timeline, sums in added.items():
+            for start, amount in sums.items():
+                timeline.count(self._day(start), start, HOUR, amount)
+
+    def _day(self, start: int) -> int:
+        if start % HOUR:  # a bucket not on the hour: not worth caching
+            return local_day(start, self.tz)
+        day = self._days.get(start)
+        if day is None:
+            day = self._days[start] = local_day(start, self.tz)
+        return day

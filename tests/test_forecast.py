@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alertd.model import Forecast
-from alertd.rules.forecast import project
+from alertd.rules.forecast import _local_runs, _slot_sums, project
 from alertd.rules.periods import period_bounds
 
 M = 1_000_000  # micro-units per dollar
@@ -363,3 +366,34 @@ def test_naive_times_are_refused() -> None:
         project(
             [M] * 24, naive - timedelta(days=1), naive, at("2025-04-01T00:00"), at("2025-05-01T00:00"), 0, M, BERLIN
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hour=st.integers(0, 3 * 365 * 24),
+    count=st.integers(0, 1000),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/Santiago", "Asia/Kolkata", "Australia/Lord_Howe"]),
+    width=st.sampled_from([24, 168]),
+    seed=st.integers(0, 2**32),
+)
+def test_hours_by_local_slot_are_each_hours_own_clock(hour: int, count: int, zone: str, width: int, seed: int) -> None:
+    """The runs of local hours, and sums per local slot over them, against each UTC hour's own
+    local clock (DST changes included: a skipped or a repeated hour breaks a run)."""
+    tz = ZoneInfo(zone)
+    first = int(at("2024-01-01T00:00").timestamp()) + hour * 3600
+    local = []
+    for u in range(first, first + count * 3600, 3600):
+        offset = datetime.fromtimestamp(u, tz).utcoffset()
+        assert offset is not None
+        local.append((u + int(offset.total_seconds())) // 3600)
+    runs = _local_runs(first, count, tz)
+    assert [(i, h) for a, b, h0 in runs for i, h in zip(range(a, b), range(h0, h0 + b - a), strict=True)] == list(
+        enumerate(local)
+    )
+    rng = random.Random(seed)
+    values = [rng.randint(-M, 50 * M) for _ in range(count)]
+    sums, counts = [0] * width, [0] * width
+    for v, h in zip(values, local, strict=True):
+        sums[(h + 72) % width] += v
+        counts[(h + 72) % width] += 1
+    assert _slot_sums(values, runs, width, 72) == (sums, counts)

@@ -10,7 +10,7 @@ from pathlib import Path
 from alertd.alerts.budget import decide
 from alertd.model import Sent, utc
 from alertd.replay import forecast_due, replay
-from alertd.rules.budget import budget_status, windows
+from alertd.rules.budget import budget_status
 from alertd.store import Store
 from tests.test_evaluate_budgets import DAY, START, config, history, write
 
@@ -32,7 +32,8 @@ def reference(cfg, rows, since: int, until: int) -> list[tuple[str, str, str, st
             crossing = any(t > highest and status.percent >= t for t in budget.thresholds)
             last = max((s.created for s in actual if s.threshold == highest), default=None)
             reminding = budget.repeat is not None and last is not None and now - last >= budget.repeat
-            forecasting = forecast_due(budget, windows(budget, now, cfg.tz), status.percent, log, last_forecast)
+            start, end = int(status.period_start.timestamp()), int(status.period_end.timestamp())
+            forecasting = forecast_due(budget, start, end, hour, status.percent, log, last_forecast)
             if not (crossing or reminding or forecasting):
                 continue
             if forecasting:

@@ -7,9 +7,10 @@ import random
 import pytest
 
 from alertd.config import Budget
-from alertd.model import utc
+from alertd.model import CostRecord, utc
 from alertd.rules.budget import selects, spend_of_rows, status_of, windows
-from alertd.timeline import Timeline
+from alertd.store.rollup import local_day
+from alertd.timeline import Ledger, Timeline
 from tests.test_evaluate_budgets import DAY, START, ZONES, config, history
 
 
@@ -29,21 +30,30 @@ def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
     cfg = config(zone, [spec])
     budget: Budget = cfg.budgets[0]
     rows = history(rng, 50 * 24)
+    # One series of mixed buckets: a day-long one arrives after hours it spans, and half hours.
+    for day in range(START, START + 50 * DAY, DAY):
+        rows.append(CostRecord("csv", day, "mixed", DAY, rng.randint(1, 9_000_000), "USD"))
+        rows += [CostRecord("csv", day + h * 3600, "mixed", 3600, rng.randint(1, 9_000), "USD") for h in (6, 12)]
+        rows.append(CostRecord("csv", day + 7 * 3600 + 1800, "mixed", 1800, rng.randint(1, 9_000), "USD"))
     mine = sorted(
         (r for r in rows if selects(budget, r.source, r.line_item)), key=lambda r: r.bucket_start + r.bucket_seconds
     )
     ordered = iter(mine)
-    timeline = Timeline(budget, cfg.tz)
+    timeline = Timeline(cfg.tz)
+    ledger = Ledger(cfg.tz, {(r.source, r.line_item): [timeline] for r in mine})
     waiting = next(ordered, None)
     t = START + DAY
     while t < START + 50 * DAY:
         t += rng.choice([3600, 5 * 3600, DAY, 2 * DAY])
+        arrived = []
         while waiting is not None and waiting.bucket_start + waiting.bucket_seconds <= t:
             r = waiting
-            timeline.arrive((r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount))
+            arrived.append((r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount))
             waiting = next(ordered, None)
+        ledger.arrive(arrived)
         now = utc(t)
         arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= t]
         w = windows(budget, now, cfg.tz)
         got = status_of(budget, w, timeline.spend(w), cfg.tz, "USD")
         assert got == status_of(budget, w, spend_of_rows(budget, arrived, w, cfg.tz), cfg.tz, "USD"), now
+        assert timeline.spent(local_day(int(w.start.timestamp()), cfg.tz), local_day(t, cfg.tz)) == got.spent

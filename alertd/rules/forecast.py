@@ -7,7 +7,7 @@ for when there is less than a day of history. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-import heapq
+import operator
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ SPIKE_FACTOR = 3  # an hour above 3× its hour-of-day's usual high is a one-off,
 SPIKE_RANK = 3  # "usual high" = the 3rd largest value at that local hour: two odd days don't set it
 PRIOR_WEIGHT = 1.0  # a slot's own weeks (days) compete with one pseudo-week (day) of the smoother profile
 _EPOCH_MONDAY = 72  # 1970-01-01 was a Thursday: local hour 0 sits 72 hours into its week
+Run = tuple[int, int, int]  # first index, end index, local hour at the first (`_local_runs`)
 
 
 def project(
@@ -69,7 +70,7 @@ def project(
     # Expected spend of each future UTC hour of the period; only the first and last can be
     # partial (a period may start at :30 UTC, e.g. in India).
     hours = range(begin - begin % HOUR, end, HOUR)
-    expected = [per_hour[(h + _EPOCH_MONDAY) % WEEK_HOURS] for h in _local_hours(hours.start, len(hours), tz)]
+    expected = _by_slot(per_hour, _local_runs(hours.start, len(hours), tz))
     if hours:
         expected[0] *= (min(hours[0] + HOUR, end) - begin) / HOUR
         if len(hours) > 1:
@@ -94,25 +95,21 @@ def _seasonal_rates(hourly: Sequence[int], first: int, tz: ZoneInfo) -> list[flo
     weeks = min(n // WEEK_HOURS, SHAPE_WEEKS)
     # Whole weeks, so every slot is seen equally often; under a week, all of it (hour-of-day only).
     span = weeks * WEEK_HOURS if weeks else n
-    local = _local_hours(first + (n - span) * HOUR, span, tz)
-    values = _capped(hourly[n - span :], local)
-    slots = [(h + _EPOCH_MONDAY) % WEEK_HOURS for h in local]
+    runs = _local_runs(first + (n - span) * HOUR, span, tz)
+    values = _capped(hourly[n - span :], runs)
     total = sum(values)
     if total <= 0:
         return [0.0] * WEEK_HOURS
     mean = total / span
 
-    hod_sum, hod_count = [0] * 24, [0] * 24
-    for v, h in zip(values, local, strict=True):
-        hod_sum[h % 24] += v
-        hod_count[h % 24] += 1
+    # Integer sums per slot, so any order of adding gives the same floats below. A week starts at
+    # a local midnight: its slot s is hour-of-day s % 24.
     if weeks:
-        slot_sum, slot_count, dow_sum, dow_count = [0] * WEEK_HOURS, [0] * WEEK_HOURS, [0] * 7, [0] * 7
-        for v, s in zip(values, slots, strict=True):
-            slot_sum[s] += v
-            slot_count[s] += 1
-            dow_sum[s // 24] += v
-            dow_count[s // 24] += 1
+        slot_sum, slot_count = _slot_sums(values, runs, WEEK_HOURS, _EPOCH_MONDAY)
+        hod_sum = [sum(slot_sum[h::24]) for h in range(24)]
+        hod_count = [sum(slot_count[h::24]) for h in range(24)]
+        dow_sum = [sum(slot_sum[d * 24 : d * 24 + 24]) for d in range(7)]
+        dow_count = [sum(slot_count[d * 24 : d * 24 + 24]) for d in range(7)]
         # Smoother profile: hour-of-day × day-of-week, each from ~4× (or 24×) more data than a slot.
         hod = [hod_sum[h] / hod_count[h] if hod_count[h] else mean for h in range(24)]
         dow = [dow_sum[d] / dow_count[d] / mean if dow_count[d] else 1.0 for d in range(7)]
@@ -121,36 +118,59 @@ def _seasonal_rates(hourly: Sequence[int], first: int, tz: ZoneInfo) -> list[flo
             for s in range(WEEK_HOURS)
         ]
     else:
+        hod_sum, hod_count = _slot_sums(values, runs, 24, 0)
         by_hour = [(hod_sum[h] + PRIOR_WEIGHT * mean) / (hod_count[h] + PRIOR_WEIGHT) for h in range(24)]
         shape = [by_hour[s % 24] for s in range(WEEK_HOURS)]
 
     # Level: the last 7 days' actual spend against what the shape expects of those very hours,
     # so a partial week or a DST week is measured fairly and growth is followed.
     recent = min(span, WEEK_HOURS)
-    expected = sum(shape[s] for s in slots[-recent:])
+    expected = sum(_by_slot(shape, runs)[-recent:])
     if expected <= 0:
         return [0.0] * WEEK_HOURS
     level = sum(values[-recent:]) / expected
     return [max(0.0, level * x) for x in shape]  # a slot of net credits is not expected to repeat
 
 
-def _capped(values: Sequence[int], local: list[int]) -> list[int]:
+def _slot_sums(values: list[int], runs: list[Run], width: int, shift: int) -> tuple[list[int], list[int]]:
+    """Sum and count of the values in each slot `(local hour + shift) % width`: each run laid out
+    in rows of `width` slots, zeros around it, and summed by column."""
+    sums, counts = [0] * width, [0] * width
+    for a, b, local in runs:
+        lead = (local + shift) % width
+        cells = [0] * lead + values[a:b] + [0] * (-(lead + b - a) % width)
+        rows = [cells[i : i + width] for i in range(0, len(cells), width)]
+        sums = list(map(operator.add, sums, map(sum, zip(*rows, strict=True))))
+        full, rest = divmod(b - a, width)  # the `rest` slots from `lead` on see one value more
+        seen = [full + 1] * rest + [full] * (width - rest)
+        counts = list(map(operator.add, counts, seen[width - lead :] + seen[: width - lead]))
+    return sums, counts
+
+
+def _capped(values: Sequence[int], runs: list[Run]) -> list[int]:
     """`values` with one-off spikes cut down to SPIKE_FACTOR × the usual high of their local hour.
 
     The usual high is the SPIKE_RANK-th largest value at that hour, raised to the day's typical
     such high so a quiet hour's first busy moment is not mistaken for a spike.
     """
-    by_hour: list[list[int]] = [[] for _ in range(24)]
-    for v, h in zip(values, local, strict=True):
-        by_hour[h % 24].append(v)
+    values = list(values)
     days = len(values) // 24
     if days < 2:
-        return list(values)  # one day: a spike and a daily batch look the same
+        return values  # one day: a spike and a daily batch look the same
+    by_hour: list[list[int]] = [[] for _ in range(24)]
+    for a, b, local in runs:
+        for h in range(24):
+            by_hour[h] += values[a + (h - local) % 24 : b : 24]
     rank = min(SPIKE_RANK, days)
-    high = [heapq.nlargest(rank, vs)[-1] if len(vs) >= rank else max(vs, default=0) for vs in by_hour]
+    high = [sorted(vs)[-rank] if len(vs) >= rank else max(vs, default=0) for vs in by_hour]
     typical = sum(high) // 24
     caps = [SPIKE_FACTOR * max(x, typical) for x in high]
-    return [min(v, caps[h % 24]) for v, h in zip(values, local, strict=True)]
+    for a, b, local in runs:
+        for h in range(24):
+            i, cap = a + (h - local) % 24, caps[h]
+            if max(values[i:b:24], default=cap) > cap:  # rare: a spike
+                values[i:b:24] = [min(v, cap) for v in values[i:b:24]]
+    return values
 
 
 def _run_out(hours: range, begin: int, end: int, expected: list[float], spent: int, amount: int) -> datetime | None:
@@ -165,21 +185,40 @@ def _run_out(hours: range, begin: int, end: int, expected: list[float], spent: i
     return utc(round(lo + (amount - cumulative[i]) / expected[i] * (min(hours[i] + HOUR, end) - lo)))
 
 
-def _local_hours(first: int, count: int, tz: ZoneInfo) -> list[int]:
-    """Local wall-clock hour number (hours since 1970-01-01 00:00 local) of each of `count`
-    UTC hours from `first`. Offsets change at most once a day: look them up daily, and hourly
-    only on a day with a change."""
-    out: list[int] = []
+def _local_runs(first: int, count: int, tz: ZoneInfo) -> list[Run]:
+    """The `count` UTC hours from `first` as stretches of consecutive local wall-clock hours
+    (hours since 1970-01-01 00:00 local): one, or a few around a DST change. Within one, an
+    hour-of-day (-week) slot is every 24th (168th) hour: slices, not a Python loop per hour.
+    Offsets change at most once a day: look them up daily, and hourly only on a day with a change."""
+    runs: list[list[int]] = []
+
+    def extend(index: int, hours: int, local: int) -> None:
+        if runs and runs[-1][1] == index and runs[-1][2] + index - runs[-1][0] == local:
+            runs[-1][1] += hours
+        else:
+            runs.append([index, index + hours, local])
+
     t, end = first, first + count * HOUR
     offset = _offset(t, tz)
     while t < end:
         stop = min(t + DAY, end)
         after = _offset(stop, tz)
         if after == offset:
-            out.extend(range((t + offset) // HOUR, (t + offset) // HOUR + (stop - t) // HOUR))
+            extend((t - first) // HOUR, (stop - t) // HOUR, (t + offset) // HOUR)
         else:
-            out.extend((u + _offset(u, tz)) // HOUR for u in range(t, stop, HOUR))
+            for u in range(t, stop, HOUR):
+                extend((u - first) // HOUR, 1, (u + _offset(u, tz)) // HOUR)
         t, offset = stop, after
+    return [(a, b, local) for a, b, local in runs]
+
+
+def _by_slot(table: list[float], runs: list[Run]) -> list[float]:
+    """`table`'s hour-of-week slot of each hour of `runs`, in order."""
+    out: list[float] = []
+    for a, b, local in runs:
+        k = (local + _EPOCH_MONDAY) % WEEK_HOURS
+        week = table[k:] + table[:k]
+        out += week * ((b - a) // WEEK_HOURS) + week[: (b - a) % WEEK_HOURS]
     return out
 
 
