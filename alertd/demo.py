@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from alertd import config as configuration
 from alertd.daemon import run_cycle
+from alertd.evaluate.budgets import statuses
 from alertd.money import format_money
 from alertd.redact import register
 from alertd.rules.periods import FORECAST_HISTORY, period_bounds
@@ -70,6 +71,7 @@ def run() -> int:
             print()
             second = run_cycle(cfg, store, [s.name for s in cfg.sources], datetime.now(UTC))
             rows = store.conn.execute("SELECT count(*) FROM costs").fetchone()[0]
+            standing = [status for _, status in statuses(cfg, store, datetime.now(UTC))]
         finally:
             store.close()
         requests = len(api.requests)
@@ -77,7 +79,7 @@ def run() -> int:
     print("Summary")
     print(f"  fetched {rows} cost rows in {requests} HTTP requests, stored in SQLite")
     assert first.evaluation is not None
-    for status in first.evaluation.statuses:
+    for status in standing:
         forecast = status.forecast
         projected = f", forecast {format_money(forecast.projected, 'USD')}" if forecast else ""
         print(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from alertd.alerts.budget import alert_key, decide, severity
+from alertd.alerts.budget import alert_key, decide, forecast_may_fire, severity
 from alertd.config import Budget
 from alertd.model import BudgetStatus, Forecast, Sent
 
@@ -71,6 +74,41 @@ def test_thresholds_fire_once_highest_first(spent: str, already: list[Sent], exp
 def test_forecast_alerts(spent, projected, forecast, already, expected) -> None:
     alerts = decide(budget(forecast=forecast), status(spent, projected), already, NOW)
     assert [(a.kind, int(a.threshold)) for a in alerts] == expected
+
+
+@pytest.mark.parametrize(
+    ("spent", "forecast", "already", "expected"),
+    [
+        ("300", [100], [], True),
+        ("300", [], [], False),  # no forecast thresholds
+        ("1010", [100], [sent("budget", 100)], False),  # actual spend is past every one
+        ("300", [100], [sent("forecast", 100)], False),  # already forecast
+        ("300", [100, 120], [sent("forecast", 100)], True),  # 120 may still be
+        ("850", [80, 120], [], True),
+    ],
+)
+def test_a_forecast_is_worth_projecting_only_where_it_may_fire(spent, forecast, already, expected) -> None:
+    assert forecast_may_fire(budget(forecast=forecast), status(spent), already) is expected
+
+
+def test_no_forecast_is_worth_projecting_in_the_first_tenth_of_a_period() -> None:
+    early = replace(status("300"), now=START + timedelta(days=2))
+    assert not forecast_may_fire(budget(forecast=[100]), early, [])
+
+
+@given(
+    spent=st.integers(0, 2000),
+    projected=st.integers(0, 3000),
+    forecast=st.lists(st.integers(50, 150), max_size=3),
+    already=st.lists(st.tuples(st.sampled_from(["budget", "forecast"]), st.integers(50, 150)), max_size=3),
+)
+def test_a_forecast_alert_comes_only_where_one_may_fire(spent, projected, forecast, already) -> None:
+    """The budget pass skips the projection where `forecast_may_fire` is false: it must never
+    hide an alert that the projection would have brought."""
+    b, done = budget(forecast=forecast), [sent(kind, threshold) for kind, threshold in already]
+    alerts = decide(b, status(str(spent), str(projected)), done, NOW)
+    if any(a.kind == "forecast" for a in alerts):
+        assert forecast_may_fire(b, status(str(spent)), done)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,10 @@ def alert(key: str = "k1") -> Alert:
 
 
 def test_a_claim_is_taken_once_and_returns_after_its_lease(tmp_path: Path) -> None:
-    first, second = Store(tmp_path / "a.db", ZoneInfo("UTC")), Store(tmp_path / "a.db", ZoneInfo("UTC"))  # two processes, one file
+    first, second = (
+        Store(tmp_path / "a.db", ZoneInfo("UTC")),
+        Store(tmp_path / "a.db", ZoneInfo("UTC")),
+    )  # two processes, one file
     first.outbox.enqueue(alert(), Message("t", "x", "x", "x"), {}, [Target("ops", 0, "json://h")], NOW)
     (item,) = first.outbox.due(NOW)
     assert first.outbox.claim(item.id, NOW, timedelta(minutes=2))

@@ -34,9 +34,7 @@ def decide(budget: Budget, status: BudgetStatus, sent: Sequence[Sent], now: date
                 reminders = sum(1 for s in actual_sent if s.threshold == top and s.repeat > 0)
                 alerts.append(_alert(budget, status, "budget", top, reminders + 1))
 
-    # A projection from the first hours of a period is mostly guesswork: wait for a tenth of it.
-    settled = status.now - status.period_start >= (status.period_end - status.period_start) / 10
-    if status.forecast is not None and budget.forecast and settled:
+    if status.forecast is not None and forecast_may_fire(budget, status, sent):
         projected = Decimal(status.forecast.projected * 100) / Decimal(status.amount)
         # Only thresholds actual spend has not reached: those already have (or will get) their own alert.
         ahead = [f for f in budget.forecast if projected >= f > percent]
@@ -44,6 +42,17 @@ def decide(budget: Budget, status: BudgetStatus, sent: Sequence[Sent], now: date
         if ahead and max(ahead) > highest_forecast:
             alerts.append(_alert(budget, status, "forecast", max(ahead), 0))
     return alerts
+
+
+def forecast_may_fire(budget: Budget, status: BudgetStatus, sent: Sequence[Sent]) -> bool:
+    """Whether a projection could still bring a forecast alert (so whether it is worth making):
+    the period has settled, and a forecast threshold lies above both the actual spend and what
+    was already forecast this period."""
+    # A projection from the first hours of a period is mostly guesswork: wait for a tenth of it.
+    if not budget.forecast or status.now - status.period_start < (status.period_end - status.period_start) / 10:
+        return False
+    highest_forecast = max((s.threshold for s in sent if s.kind == "forecast"), default=Decimal(0))
+    return any(f > status.percent and f > highest_forecast for f in budget.forecast)
 
 
 def severity(kind: str, threshold: Decimal) -> str:

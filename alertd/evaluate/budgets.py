@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alertd.alerts.budget import decide
+from alertd.alerts.budget import decide, forecast_may_fire
 from alertd.config import Budget, Config, route
 from alertd.evaluate.spend import SpendCube
-from alertd.model import Alert, BudgetStatus
-from alertd.rules.budget import status_of, windows
+from alertd.model import Alert, BudgetStatus, Sent
+from alertd.rules.budget import Windows, status_of, windows
 from alertd.rules.periods import previous_period_start
 from alertd.store import Store
 from alertd.store.budget_state import BudgetState
@@ -33,28 +33,42 @@ def statuses(
     if not chosen:
         return []
     views = [windows(b, now, config.tz) for b in chosen]
-    cube = SpendCube(store, _sources(store, chosen), views, config.tz, hourly=forecast)
-    return [
-        (b, status_of(b, w, cube.spend(b, w), config.tz, config.currency)) for b, w in zip(chosen, views, strict=True)
-    ]
+    cube = SpendCube(store, _sources(store, chosen), views, config.tz)
+    return [(b, _status(cube, config, b, w, forecast)) for b, w in zip(chosen, views, strict=True)]
+
+
+def _status(cube: SpendCube, config: Config, budget: Budget, w: Windows, forecast: bool) -> BudgetStatus:
+    return status_of(budget, w, cube.spend(budget, w, hourly=forecast), config.tz, config.currency)
 
 
 def evaluate_budgets(
     config: Config, store: Store, now: datetime, enqueue: Callable[[Alert], None], *, everything: bool = False
 ) -> list[BudgetStatus]:
-    """Decide every budget that may have news (all with `everything`); the statuses of those."""
+    """Decide every budget that may have news (all with `everything`); the statuses of those.
+
+    A forecast is projected only where it can matter: where it may still bring a forecast alert,
+    for the message of an alert, and for every budget when metrics are served (a gauge shows it)."""
     states = store.budget_states.all()
     newest = store.rollup.newest_change()
     changed = _changed_sources(store, states, config.budgets)
+    prints = {b.name: _fingerprint(b, config.tz) for b in config.budgets}
     due = [
-        b
-        for b in config.budgets
-        if everything or _may_have_news(b, states.get(b.name), changed, _fingerprint(b, config.tz), now)
+        b for b in config.budgets if everything or _may_have_news(b, states.get(b.name), changed, prints[b.name], now)
     ]
-    evaluated = statuses(config, store, now, due)
+    if not due:
+        return []
+    views = [windows(b, now, config.tz) for b in due]
+    cube = SpendCube(store, _sources(store, due), views, config.tz)
+    always = config.metrics is not None
+    evaluated: list[tuple[Budget, BudgetStatus, list[Sent]]] = []
     closing: dict[datetime, list[Budget]] = {}
-    for budget, status in evaluated:
-        for alert in decide(budget, status, store.outbox.sent(budget.name, status.period_start), now):
+    for budget, w in zip(due, views, strict=True):
+        sent = store.outbox.sent(budget.name, w.start)
+        status = _status(cube, config, budget, w, always)
+        if status.forecast is None and (forecast_may_fire(budget, status, sent) or decide(budget, status, sent, now)):
+            status = _status(cube, config, budget, w, True)
+        evaluated.append((budget, status, sent))
+        for alert in decide(budget, status, sent, now):
             enqueue(alert)
         if budget.summary and _summary_due(config, store, budget, status, now):
             closing.setdefault(status.period_start - timedelta(microseconds=1), []).append(budget)
@@ -63,10 +77,10 @@ def evaluate_budgets(
         for budget, status in statuses(config, store, closed_at, budgets, forecast=False):
             key = f"{budget.name}/{status.period_start.strftime('%Y-%m-%dT%H:%MZ')}/summary"
             enqueue(Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status))
-    for budget, status in evaluated:
-        state = BudgetState(_fingerprint(budget, config.tz), newest, _next_due(budget, status, store))
-        store.budget_states.save(budget.name, state)
-    return [status for _, status in evaluated]
+    store.budget_states.save(
+        {b.name: BudgetState(prints[b.name], newest, _next_due(b, status, store)) for b, status, _ in evaluated}
+    )
+    return [status for _, status, _ in evaluated]
 
 
 def _sources(store: Store, budgets: Sequence[Budget]) -> list[str]:

@@ -12,6 +12,7 @@ import operator
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
@@ -24,55 +25,57 @@ LONGEST_BUCKET = 31 * 86400  # a monthly row (FOCUS) still spreads its hours int
 
 
 class SpendCube:
-    def __init__(
-        self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo, *, hourly: bool = True
-    ) -> None:
-        """`hourly=False`: no forecast is wanted (a period's summary), so its hours are not read."""
+    def __init__(self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo) -> None:
+        """Reads the rollup's days and today's rows now; the forecast's hours on the first ask."""
         views = list(views)
         if store.rollup.tz.key != tz.key:
             raise ValueError(f"the store sums days in {store.rollup.tz.key}, the budgets' periods are in {tz.key}")
-        self.tz = tz
+        self.store, self.sources, self.tz = store, sources, tz
         now = int(views[0].now.timestamp())
         self.now = now
         self.today = local_day(now, tz)
         self.today_start = day_start(self.today, tz)
         self.first_day = min((local_day(int(w.previous.timestamp()), tz) for w in views), default=self.today)
-        self.first_hour = min((w.hourly_since for w in views), default=now // HOUR * HOUR) if hourly else now
+        self.first_hour = min((w.hourly_since for w in views), default=now // HOUR * HOUR)
         self.hours = max(0, (-(-now // HOUR) * HOUR - self.first_hour) // HOUR)
-        self.hourly = hourly
 
-        width = self.today - self.first_day
-        days: dict[Series, list[int]] = defaultdict(lambda: [0] * width)
-        for source, item, day, amount in store.sums.days(sources, self.first_day, self.today):
-            days[source, item][day - self.first_day] += amount
-        self.prefix = {s: list(accumulate(v, initial=0)) for s, v in days.items()}
-        self.days = dict(days)
+        self.days: dict[Series, list[int]] = {}
+        for source, item, offsets, amounts in store.sums.day_arrays(sources, self.first_day, self.today):
+            values = self.days[source, item] = [0] * (self.today - self.first_day)
+            for day, amount in zip(offsets, amounts, strict=True):
+                values[day] += amount
+        self.prefix = {s: list(accumulate(v, initial=0)) for s, v in self.days.items()}
 
-        # Cost rows: the forecast's hours (from the earliest window) up to now, which hold today.
-        # Keyed by bucket start: a series has one row per bucket, however the ranges overlap.
+        # Cost rows of today, and of the cut day of each "same point last period", keyed by bucket
+        # start: a series has one row per bucket, however the ranges overlap.
         self.rows: dict[Series, dict[int, tuple[int, int]]] = defaultdict(dict)
-        since = min(self.first_hour, self.today_start)
-        for source, item, start, seconds, amount in store.sums.rows(sources, since, now, reach=LONGEST_BUCKET):
+        for source, item, start, seconds, amount in store.sums.rows(sources, self.today_start, now):
             self.rows[source, item][start] = (seconds, amount)
-        # A cut point older than those rows (a quarter's or year's "same point last period"): its day.
         for point in sorted({int(w.previous_point.timestamp()) for w in views}):
             cut = day_start(local_day(point, tz), tz)
-            if cut < since and point > cut:
+            if point > cut:
                 for source, item, start, seconds, amount in store.sums.rows(sources, cut, point):
                     self.rows[source, item][start] = (seconds, amount)
         self.series = sorted(set(self.prefix) | set(self.rows))
-        self._hourly: dict[Series, tuple[list[int], int]] = {}
+        self._hourly: dict[Series, tuple[list[int], int]] | None = None
         self._cuts: dict[Series, tuple[list[int], list[int]]] = {}
         self._hourly_sums: dict[tuple[tuple[Series, ...], int], tuple[list[int], int]] = {}
+        self._source_hours: dict[str, tuple[list[int], int]] = {}
+        self._by_source: dict[str, list[Series]] = defaultdict(list)  # the series with hours, per source
         self._chosen: dict[tuple[object, object], list[Series]] = {}
         self._spends: dict[tuple[object, ...], Spend] = {}
 
-    def spend(self, budget: Budget, w: Windows) -> Spend:
-        """The budget's spend; budgets with the same filters and period share one."""
-        key = (budget.sources, budget.line_items, w.start, w.previous, w.previous_point, w.hourly_since)
+    def spend(self, budget: Budget, w: Windows, *, hourly: bool) -> Spend:
+        """The budget's spend, with the forecast's hours if asked; budgets with the same filters
+        and period share one."""
+        key = (budget.sources, budget.line_items, w.start, w.previous, w.previous_point)
         if key not in self._spends:
             self._spends[key] = self._spend(self._select(budget), w)
-        return self._spends[key]
+        spend = self._spends[key]
+        if not hourly:
+            return spend
+        values, data_end = self._hourly_of(self._select(budget), w.hourly_since)
+        return replace(spend, hourly=values, data_end=data_end)
 
     def _spend(self, chosen: Sequence[Series], w: Windows) -> Spend:
         start = int(w.start.timestamp())
@@ -94,8 +97,7 @@ class SpendCube:
                 part = values[d_start - self.first_day :]
                 daily = list(map(operator.add, daily, part))
         daily.append(today)
-        hourly, data_end = self._hourly_of(chosen, w.hourly_since) if self.hourly else ([], w.hourly_since)
-        return Spend(current, previous, daily, hourly, data_end)
+        return Spend(current, previous, daily, [], w.hourly_since)
 
     def _select(self, budget: Budget) -> list[Series]:
         key = (budget.sources, budget.line_items)
@@ -128,35 +130,59 @@ class SpendCube:
         return self._hourly_sums[key]
 
     def _sum_hourly(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
+        hourly = self._series_hours()
+        per_source: dict[str, list[Series]] = defaultdict(list)
+        for s in chosen:
+            if s in hourly:
+                per_source[s[0]].append(s)
         total = [0] * self.hours
         newest = None
-        for s in chosen:
-            values, end = self._series_hourly(s)
-            if end > first:
-                newest = end if newest is None else max(newest, end)
-                total = list(map(operator.add, total, values))
+        for source, series in per_source.items():
+            # Most budgets take whole sources: one sum per source instead of one per series.
+            whole = len(series) == len(self._by_source[source])
+            parts = [self._source_total(source)] if whole else [hourly[s] for s in series]
+            for values, end in parts:
+                if end > first:
+                    newest = end if newest is None else max(newest, end)
+                    total = list(map(operator.add, total, values))
         if newest is None:
             return [], first
         last = min(newest, -(-self.now // HOUR) * HOUR)
         offset = (first - self.first_hour) // HOUR
         return total[offset : offset + max(0, (last - first) // HOUR)], last
 
-    def _series_hourly(self, s: Series) -> tuple[list[int], int]:
-        if s not in self._hourly:
-            hours = [0] * self.hours
-            newest = 0
+    def _source_total(self, source: str) -> tuple[list[int], int]:
+        if source not in self._source_hours:
+            total, newest = [0] * self.hours, 0
+            for s in self._by_source[source]:
+                values, end = self._series_hours()[s]
+                total = list(map(operator.add, total, values))
+                newest = max(newest, end)
+            self._source_hours[source] = (total, newest)
+        return self._source_hours[source]
+
+    def _series_hours(self) -> dict[Series, tuple[list[int], int]]:
+        """Per series, spend per hour from `first_hour` (long buckets spread) and where its newest
+        bucket ends; read from the cost rows on the first forecast asked for."""
+        if self._hourly is None:
             first, count = self.first_hour, self.hours
-            for start, (seconds, amount) in self.rows.get(s, {}).items():
-                end = start + seconds
-                if end <= first:
-                    continue
-                if end > newest:
-                    newest = end
-                if seconds == HOUR and start % HOUR == 0:  # the common case, without the spreading
-                    hours[(start - first) // HOUR] += amount
-                    continue
+            hours: dict[Series, list[int]] = {}
+            newest: dict[Series, int] = {}
+            for source, item, offsets, amounts, end in self.store.sums.hour_arrays(self.sources, first, self.now):
+                values = hours[source, item] = [0] * count
+                for hour, amount in zip(offsets, amounts, strict=True):
+                    values[hour] += amount
+                newest[source, item] = end
+            rows = self.store.sums.rows_off_the_hour(self.sources, first, self.now, LONGEST_BUCKET)
+            for source, item, start, seconds, amount in rows:  # day-long (Friendli), monthly (FOCUS) and odd buckets
+                s = (source, item)
+                if s not in hours:
+                    hours[s] = [0] * count
+                newest[s] = max(newest.get(s, 0), start + seconds)
                 for hour, part in hour_shares(start, seconds, amount):
                     if first <= hour < first + count * HOUR:
-                        hours[(hour - first) // HOUR] += part
-            self._hourly[s] = (hours, newest)
-        return self._hourly[s]
+                        hours[s][(hour - first) // HOUR] += part
+            self._hourly = {s: (values, newest[s]) for s, values in hours.items()}
+            for s in self._hourly:
+                self._by_source[s[0]].append(s)
+        return self._hourly

@@ -21,9 +21,10 @@ class BudgetStates:
         rows = self.conn.execute("SELECT budget, fingerprint, change_id, due FROM budget_state")
         return {name: BudgetState(fingerprint, change_id, due) for name, fingerprint, change_id, due in rows}
 
-    def save(self, budget: str, state: BudgetState) -> None:
+    def save(self, states: dict[str, BudgetState]) -> None:
+        """Per budget name, in one transaction."""
         with self.conn:
-            self.conn.execute(
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO budget_state (budget, fingerprint, change_id, due) VALUES (?, ?, ?, ?)",
-                (budget, state.fingerprint, state.change_id, state.due),
+                [(name, s.fingerprint, s.change_id, s.due) for name, s in states.items()],
             )

@@ -34,27 +34,57 @@ class Sums:
         """Every source with stored costs."""
         return [name for (name,) in self.conn.execute(_SOURCES)]
 
-    def days(self, sources: Sequence[str], first: int, end: int) -> Iterator[tuple[str, str, int, int]]:
-        """(source, line_item, day, amount) for local days [first, end) of the rollup's zone."""
+    def day_arrays(
+        self, sources: Sequence[str], first: int, end: int
+    ) -> Iterator[tuple[str, str, list[int], list[int]]]:
+        """Per (source, line_item) with spend in local days [first, end): those days (counted from
+        `first`) and their amounts, as two lists. SQLite groups and encodes them, one row per
+        series instead of one per day; a day may appear once per currency."""
         for source in sources:
-            yield from self.conn.execute(
-                "SELECT source, line_item, day, sum(amount) FROM daily"
-                " WHERE source = ? AND day >= ? AND day < ? GROUP BY day, line_item",
+            for item, days, amounts in self.conn.execute(
+                "SELECT line_item, json_group_array(day - ?2), json_group_array(amount) FROM daily"
+                " WHERE source = ?1 AND day >= ?2 AND day < ?3 GROUP BY line_item",
                 (source, first, end),
-            )
+            ):
+                yield source, item, json.loads(days), json.loads(amounts)
 
-    def rows(
-        self, sources: Sequence[str], since: int, until: int, reach: int = 0
+    def hour_arrays(
+        self, sources: Sequence[str], first: int, until: int
+    ) -> Iterator[tuple[str, str, list[int], list[int], int]]:
+        """Per (source, line_item): the hours (counted from `first`, a whole hour) and amounts of
+        its one-hour buckets on the hour starting in [first, until), and where the newest ends.
+        Other buckets are `rows_off_the_hour`'s."""
+        for source in sources:
+            for item, hours, amounts, newest in self.conn.execute(
+                "SELECT line_item, json_group_array((bucket_start - ?2) / 3600), json_group_array(amount),"
+                " max(bucket_start + bucket_seconds) FROM costs"
+                " WHERE source = ?1 AND bucket_start >= ?2 AND bucket_start < ?3"
+                " AND bucket_seconds = 3600 AND bucket_start % 3600 = 0 GROUP BY line_item",
+                (source, first, until),
+            ):
+                yield source, item, json.loads(hours), json.loads(amounts), newest
+
+    def rows_off_the_hour(
+        self, sources: Sequence[str], first: int, until: int, reach: int
     ) -> Iterator[tuple[str, str, int, int, int]]:
-        """(source, line_item, bucket_start, bucket_seconds, amount) of buckets starting in
-        [since, until); with `reach`, also buckets starting up to `reach` seconds before `since`
-        that last past it (a day-long bucket whose later hours fall in the range)."""
+        """Buckets starting in [first - reach, until) that end after `first` (a day-long bucket
+        whose later hours fall in the range), but for the one-hour buckets on the hour starting at
+        or after `first` (those are `hour_arrays`')."""
         for source in sources:
             yield from self.conn.execute(
                 "SELECT source, line_item, bucket_start, bucket_seconds, amount FROM costs"
-                " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
-                " AND (bucket_start >= ? OR bucket_start + bucket_seconds > ?)",
-                (source, since - reach, until, since, since),
+                " WHERE source = ? AND bucket_start >= ? AND bucket_start < ? AND bucket_start + bucket_seconds > ?"
+                " AND NOT (bucket_seconds = 3600 AND bucket_start % 3600 = 0 AND bucket_start >= ?)",
+                (source, first - reach, until, first, first),
+            ).fetchall()
+
+    def rows(self, sources: Sequence[str], since: int, until: int) -> Iterator[tuple[str, str, int, int, int]]:
+        """(source, line_item, bucket_start, bucket_seconds, amount) of buckets starting in [since, until)."""
+        for source in sources:
+            yield from self.conn.execute(
+                "SELECT source, line_item, bucket_start, bucket_seconds, amount FROM costs"
+                " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?",
+                (source, since, until),
             ).fetchall()  # in one go: a generator step per row costs more than the row
 
     def line_items(self, source: str, since: int, until: int) -> list[str]:
