@@ -281,7 +281,6 @@ def test_a_file_with_a_problem_is_reported_at_ruamels_positions(tmp_path: Path) 
     ]
 
 
-
 @pytest.mark.parametrize(
     "notify",
     ["[x]", "&who [x]"],  # plain: the fast reader; with an anchor: ruamel reads it
