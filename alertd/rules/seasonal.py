@@ -55,9 +55,10 @@ def seasonal_pairs(
     utc = weekly_medians(vals, base, end, week, weeks)
     steady = steady_flags(clock, end, max(weeks * week, days * per_day) + 2)
     wall = utc[:]
-    early = [t for t in range(base, end) if steady[t] and utc[t - base] is None and vals[t] != MISSING]
-    for t, found in zip(early, _same_kind_medians(vals, early, per_day, days, first, step, clock), strict=True):
-        wall[t - base] = utc[t - base] = found
+    for t in range(base, end):
+        if steady[t] and utc[t - base] is None and vals[t] != MISSING:
+            offset = clock if isinstance(clock, int) else clock[t]
+            wall[t - base] = utc[t - base] = same_kind_median(vals, t, per_day, days, first, step, offset)
     if isinstance(clock, int):
         return wall, utc
     shifted = [t for t in range(base, end) if not steady[t] and vals[t] != MISSING]
@@ -89,25 +90,6 @@ def _wall_weekly_medians(
             column.append(vals[i] if 0 <= i < t else MISSING)
         columns.append(column)
     return _medians(columns)
-
-
-def _same_kind_medians(
-    vals: Sequence[int], ts: Sequence[int], per_day: int, days: int, first: int, step: int, clock: list[int] | int
-) -> list[int | None]:
-    """`same_kind_median` for each bucket of `ts`, whose offset held over the days before it: a day
-    `lag` days back is of the same kind when its weekday, `lag` before t's, is."""
-    medians: list[int | None] = []
-    for t in ts:
-        offset = clock if isinstance(clock, int) else clock[t]
-        weekday = ((first + t * step + offset) // DAY + 3) % 7  # 0: Monday, as `weekend` counts
-        kind = weekday >= 5
-        found = [
-            vals[t - lag * per_day]
-            for lag in range(1, min(days, t // per_day) + 1)
-            if ((weekday - lag) % 7 >= 5) == kind and vals[t - lag * per_day] != MISSING
-        ]
-        medians.append(_median(found) if len(found) >= 2 else None)
-    return medians
 
 
 def _medians(columns: Sequence[Sequence[int]]) -> list[int | None]:
