@@ -65,7 +65,7 @@ def evaluate_budgets(
     for budget, w in zip(due, views, strict=True):
         sent = store.outbox.sent(budget.name, w.start)
         status = _status(cube, config, budget, w, always)
-        if status.forecast is None and (forecast_may_fire(budget, status, sent) or decide(budget, status, sent, now)):
+        if not always and (forecast_may_fire(budget, status, sent) or decide(budget, status, sent, now)):
             status = _status(cube, config, budget, w, True)
         evaluated.append((budget, status, sent))
         for alert in decide(budget, status, sent, now):
