@@ -215,9 +215,11 @@ def test_appended_rows_are_the_only_ones_read_and_totals_equal_a_full_read(feed:
 def test_an_appended_row_with_a_bad_amount_names_its_line(feed: Feed) -> None:
     feed.write(HEADER + hour_rows(0))
     feed.poll()
-    feed.write(hour_rows(1, ("1", "lots")), "a")
+    feed.write(hour_rows(1), "a")
+    feed.poll()  # the second tail read numbers its lines on from the first's
+    feed.write(hour_rows(2, ("1", "lots")), "a")
     (outcome,) = poll(feed.config, feed.store, ["aws"], NOW)
-    assert outcome.error is not None and outcome.error.endswith("feed.csv:5: amount is not a decimal number")
+    assert outcome.error is not None and outcome.error.endswith("feed.csv:7: amount is not a decimal number")
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from alertd.sources import SourceError
 
 if TYPE_CHECKING:
     from _csv import _reader
+    from hashlib import _Hash as Hasher
 
 _MICRO = Decimal(1_000_000)
 _SCALE = tuple(10 ** (6 - places) for places in range(7))  # digits with `places` decimals → micro-units
@@ -141,11 +142,12 @@ class _Lines:
     """The text of a binary file from where it is positioned through its last newline, as lines.
 
     A last line without its newline is left unread (a writer may be mid-append): `offset` ends
-    after the last newline consumed; `hasher` has seen exactly the bytes consumed.
+    after the last newline consumed, `lines` counts the newlines up to it; `hasher` has seen
+    exactly the bytes consumed.
     """
 
-    def __init__(self, handle: BinaryIO, offset: int, hasher: hashlib.blake2b) -> None:
-        self.handle, self.offset, self.hasher = handle, offset, hasher
+    def __init__(self, handle: BinaryIO, offset: int, lines: int, hasher: Hasher) -> None:
+        self.handle, self.offset, self.lines, self.hasher = handle, offset, lines, hasher
 
     def __iter__(self) -> Iterator[str]:
         rest = b""
@@ -156,6 +158,7 @@ class _Lines:
             whole, rest = block[:cut], block[cut:]
             self.hasher.update(whole)
             self.offset += cut
+            self.lines += whole.count(b"\n")
             # newline="": lines split as a file opened for csv splits them
             yield from io.StringIO(whole.decode(encoding), newline="")
             encoding = "utf-8"
@@ -197,13 +200,13 @@ class CsvFeed:
                 if (stat.st_ino, stat.st_size, stat.st_mtime_ns) == (previous.inode, previous.size, previous.mtime_ns):
                     return FetchResult([], complete_buckets=False, file=replace(previous, window_end=window.end_ts))
                 if stat.st_size >= previous.offset:
-                    hasher, lines = _hash_prefix(handle, previous.offset)
+                    hasher = _hash_prefix(handle, previous.offset)
                     if hasher.hexdigest() == previous.digest:
-                        tail = self._read(handle, stat, window, hasher, lines, previous)
+                        tail = self._read(handle, stat, window, hasher, previous.lines, previous)
                         if tail is not None:
                             return tail
                 handle.seek(0)
-            result = self._read(handle, stat, window, hashlib.blake2b(), 0)
+            result = self._read(handle, stat, window, hashlib.sha256(), 0)
             assert result is not None  # nothing to be after: a whole read never gives up
             return result
 
@@ -225,7 +228,7 @@ class CsvFeed:
         handle: BinaryIO,
         stat: os.stat_result,
         window: Window,
-        hasher: hashlib.blake2b,
+        hasher: Hasher,
         line0: int,
         previous: FileState | None = None,
     ) -> FetchResult | None:
@@ -233,7 +236,7 @@ class CsvFeed:
         if a row is then for a bucket starting at or before the last one read (the caller reads the
         whole file instead)."""
         path, offset = self.config.path, handle.tell()
-        lines = _Lines(handle, offset, hasher)
+        lines = _Lines(handle, offset, line0, hasher)
         reader = csv.reader(lines)
         columns = _tail_columns(path, handle) if offset else _header(path, reader)
         if offset:
@@ -262,6 +265,7 @@ class CsvFeed:
             size=stat.st_size,
             mtime_ns=stat.st_mtime_ns,
             offset=lines.offset,
+            lines=lines.lines,
             digest=hasher.hexdigest(),
             last_bucket=last,
             beyond=beyond,
@@ -272,14 +276,13 @@ class CsvFeed:
         return FetchResult(list(totals.values()), complete_buckets=False, file=state)
 
 
-def _hash_prefix(handle: BinaryIO, size: int) -> tuple[hashlib.blake2b, int]:
-    """The hash of the first `size` bytes and how many lines they hold; the handle ends at `size`."""
-    hasher, lines, left = hashlib.blake2b(), 0, size
+def _hash_prefix(handle: BinaryIO, size: int) -> Hasher:
+    """The hash of the first `size` bytes; the handle ends at `size`."""
+    hasher, left = hashlib.sha256(), size
     while left and (block := handle.read(min(_BLOCK, left))):
         hasher.update(block)
-        lines += block.count(b"\n")
         left -= len(block)
-    return hasher, lines
+    return hasher
 
 
 def _tail_columns(path: Path, handle: BinaryIO) -> Columns:

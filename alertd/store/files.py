@@ -6,7 +6,7 @@ import sqlite3
 
 from alertd.model import FileState
 
-_COLUMNS = "path, inode, size, mtime_ns, offset, digest, last_bucket, beyond, window_start, window_end, reader"
+_COLUMNS = "path, inode, size, mtime_ns, offset, lines, digest, last_bucket, beyond, window_start, window_end, reader"
 
 
 class Files:
@@ -21,7 +21,7 @@ class Files:
 
     def save(self, source: str, state: FileState) -> None:
         self.conn.execute(
-            f"INSERT OR REPLACE INTO csv_files (source, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO csv_files (source, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 source,
                 state.path,
@@ -29,6 +29,7 @@ class Files:
                 state.size,
                 state.mtime_ns,
                 state.offset,
+                state.lines,
                 state.digest,
                 state.last_bucket,
                 state.beyond,

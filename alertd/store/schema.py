@@ -211,6 +211,27 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (rule, series)
     );
     """,
+    # 8: csv_files keeps the line count of what was read (a grown file's new rows are numbered
+    # without counting the old ones) and a sha256 instead of a blake2b: every feed reads its file
+    # whole once, as after an import.
+    """
+    DROP TABLE IF EXISTS csv_files;
+    CREATE TABLE csv_files (
+        source TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        inode INTEGER NOT NULL,
+        size INTEGER NOT NULL,              -- st_size and st_mtime_ns before the read
+        mtime_ns INTEGER NOT NULL,
+        offset INTEGER NOT NULL,            -- bytes read, through the last complete line
+        lines INTEGER NOT NULL,             -- newlines in those bytes
+        digest TEXT NOT NULL,               -- sha256 of those bytes
+        last_bucket INTEGER,                -- the largest bucket start read
+        beyond INTEGER,                     -- the smallest bucket start read past window_end
+        window_start INTEGER NOT NULL,
+        window_end INTEGER NOT NULL,
+        reader TEXT NOT NULL                -- currency and bucket length the rows were read with
+    );
+    """,
 ]
 
 
