@@ -73,10 +73,16 @@ def backfill(
     """
     outcomes = []
     for name in names:
-        source = build(config, name, retry)
         rows = changed = fetches = 0
-        error = None
         clock = time.monotonic()
+        try:
+            source = build(config, name, retry)
+        except Exception as exc:  # a config the checks let through (say, a URL httpx refuses)
+            error = _unexpected(name, exc)
+            store.record_failure(name, kind, window, time.time(), error)
+            outcomes.append(Outcome(name, error=error))
+            continue
+        error = None
         try:
             for chunk in window.split(int(source.backfill_chunk.total_seconds())):
                 started = time.time()
@@ -84,6 +90,9 @@ def backfill(
                     result = _fetch(source, store, chunk)
                 except SourceError as exc:
                     error = redact(str(exc))
+                except Exception as exc:  # a poll is sealed: whatever a provider sends fails this source only
+                    error = _unexpected(name, exc)
+                if error is not None:
                     store.record_failure(name, kind, chunk, started, error)
                     log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error)
                     break
@@ -96,6 +105,12 @@ def backfill(
             source.close()
         outcomes.append(Outcome(name, rows, changed, fetches, error, seconds=time.monotonic() - clock))
     return outcomes
+
+
+def _unexpected(name: str, exc: Exception) -> str:
+    """A bug met while fetching: logged once with its traceback, reported in one line."""
+    log.error("%s: unexpected error while fetching", name, exc_info=exc)
+    return redact(f"{name}: unexpected error ({type(exc).__name__}: {str(exc)[:200]})")
 
 
 def _fetch(source: Source, store: Store, window: Window) -> FetchResult:

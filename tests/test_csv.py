@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,11 +30,11 @@ def test_rows_become_records(write) -> None:
     path = write(
         "a.csv",
         """
-        timestamp,line_item,amount
-        2026-11-01T00:00:00Z,ec2,1.25
-        2026-11-01T01:00:00+01:00,ec2,0.000001
+        timestamp,line_item,amount,kind
+        2026-11-01T00:00:00Z,ec2,1.25,
+        2026-11-01T01:00:00+01:00,ec2,0.000001,charge
 
-        1762000000,s3,-0.5
+        1762000000,s3,-0.5,Credit
         """,
     )
     records = list(read_costs(path, "aws", "USD", timedelta(hours=1)))
@@ -60,19 +61,30 @@ def _outcome(convert: Callable[[str], int], text: str) -> int | type[Exception]:
 # Decimal-looking strings: signs, Unicode digits (\d), up to 30 digits before and 9 after the
 # point, exponents; and any text made of what amounts are made of.
 _DECIMALS = st.from_regex(r"[+-]?\d{0,30}(\.\d{0,9})?([eE][+-]?\d{1,2})?", fullmatch=True)
-_AMOUNT_CHARS = st.text(st.sampled_from("0123456789.-+eE _\u0663\u00b2"), max_size=12)
+_AMOUNT_CHARS = st.text(st.sampled_from("0123456789.-+eE _\u0663\u00b2\uff11"), max_size=12)
+_ASCII_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+
+
+def _as_decimal_does(text: str) -> int | type[Exception]:
+    """The reference: ASCII decimals only, then exactly Decimal's rounding, within a billion."""
+    if not _ASCII_DECIMAL.fullmatch(text.strip()) or abs(Decimal(text)) > 10**9:
+        return ValueError
+    return round(Decimal(text) * Decimal(10**6))
 
 
 @given(st.one_of(_DECIMALS, _AMOUNT_CHARS, st.decimals(allow_nan=True).map(str)))
 @example("0.0000005")  # a tie: to even, 0
 @example("0.0000015")  # a tie: to even, 2
-@example("1" * 28)  # the most digits the integer path takes
-@example("1" * 29)  # Decimal's 28-digit product rounds this one: the same here
+@example("999999999.999999")  # the most the integer path takes
+@example("1000000000.000001")  # just past the bound
 @example("1" * 29 + ".5")
-@example("\u0663.\u0665")  # Arabic-Indic digits: int() and Decimal read them alike
-@example("\u00b2")  # a digit that is not decimal: Decimal's error, not int()'s
-def test_amounts_convert_as_decimal_does(text: str) -> None:
-    assert _outcome(micros, text) == _outcome(lambda t: round(Decimal(t) * Decimal(10**6)), text)
+@example("\u0663.\u0665")  # Arabic-Indic digits: Decimal would read them, a bill never writes them
+@example("\uff11\uff12")  # full-width digits
+@example("1_000")  # Decimal reads it as 1000
+@example("\u00b2")  # a digit that is not decimal
+@example("1e308")
+def test_amounts_are_ascii_decimals_converted_as_decimal_does(text: str) -> None:
+    assert _outcome(micros, text) == _as_decimal_does(text)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +92,7 @@ def test_amounts_convert_as_decimal_does(text: str) -> None:
     [
         (
             "time,line_item,amount\n",
-            "a.csv:1: header must be timestamp,line_item,amount[,end]: missing column(s) timestamp",
+            "a.csv:1: header must be timestamp,line_item,amount[,end][,kind]: missing column(s) timestamp",
         ),
         ("timestamp,line_item,amount,cost\n", "unknown column(s) cost"),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\n2026-11-01T00:00:00,x,1\n", "a.csv:3: timestamp"),
@@ -88,13 +100,27 @@ def test_amounts_convert_as_decimal_does(text: str) -> None:
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,12,5\n", "a.csv:2: expected 3 fields, found 4"),
         (
             "timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1\n\n2026-11-01T00:00:00Z,y,1.2.3\n",
-            "a.csv:4: amount is not",
+            "a.csv:4: amount is '1.2.3', not an amount",
         ),
         ("timestamp,line_item,amount\n2026-11-01T00:00:00Z, ,1\n", "a.csv:2: empty line_item"),
         (
             "timestamp,end,line_item,amount\n2026-11-01T00:00:00Z,2026-11-01T00:00:00Z,x,1\n",
             "a.csv:2: end must be after timestamp",
         ),
+        ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,-1\n", "a.csv:2: a negative amount is a credit"),
+        ("timestamp,line_item,amount,kind\n2026-11-01T00:00:00Z,x,1,credit\n", "a.csv:2: a credit is a negative"),
+        ("timestamp,line_item,amount,kind\n2026-11-01T00:00:00Z,x,1,refund\n", "a.csv:2: kind must be charge or"),
+        ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1_000\n", "a.csv:2: amount is '1_000', not an amount"),
+        ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,\uff11\n", "a.csv:2: amount is"),
+        (
+            "timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,9300000000000\n",
+            "a.csv:2: amount is '9300000000000', not an amount (at most",
+        ),
+        ("timestamp,line_item,amount\n2026-11-01T00:00:00Z,x,1e308\n", "a.csv:2: amount is '1e308', not an"),
+        ("timestamp,line_item,amount\n9223372036854775808,x,1\n", "a.csv:2: timestamp '9223372036854775808' is not"),
+        ("timestamp,line_item,amount\n0001-01-01T00:00:00Z,x,1\n", "a.csv:2: timestamp '0001-01-01T00:00:00Z' is no"),
+        ("timestamp,line_item,amount\n9999-12-31T00:00:00Z,x,1\n", "a.csv:2: timestamp '9999-12-31T00:00:00Z' is no"),
+        ("timestamp,line_item,amount\n\uff11\uff17\uff16\uff12,x,1\n", "a.csv:2: bad timestamp"),
     ],
 )
 def test_bad_rows_name_their_line(write, text: str, message: str) -> None:
@@ -114,7 +140,7 @@ def test_import_cli_is_all_or_nothing_and_idempotent(write, tmp_path: Path) -> N
 
     result = run_cli("import", "-c", str(rules), "--source", "aws", str(bad))
     assert result.returncode == 2
-    assert f"{bad}:3: amount is not a decimal number" in result.stderr
+    assert f"{bad}:3: amount is 'lots', not an amount" in result.stderr
     assert "nothing was imported" in result.stderr and "Traceback" not in result.stderr
 
     first = run_cli("import", "-c", str(rules), "--source", "aws", str(good))
@@ -219,7 +245,7 @@ def test_an_appended_row_with_a_bad_amount_names_its_line(feed: Feed) -> None:
     feed.poll()  # the second tail read numbers its lines on from the first's
     feed.write(hour_rows(2, ("1", "lots")), "a")
     (outcome,) = poll(feed.config, feed.store, ["aws"], NOW)
-    assert outcome.error is not None and outcome.error.endswith("feed.csv:7: amount is not a decimal number")
+    assert outcome.error is not None and outcome.error.endswith("feed.csv:7: amount is 'lots', not an amount")
 
 
 @pytest.mark.parametrize(

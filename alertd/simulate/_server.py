@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import itertools
 import json
 import random
 import re
@@ -14,7 +15,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.client import responses
@@ -23,7 +24,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
-BASE_FAULT_KINDS = frozenset({"status", "delay", "garbled", "drop"})
+BASE_FAULT_KINDS = frozenset({"status", "delay", "garbled", "drop", "trickle", "body", "edit"})
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -33,13 +34,19 @@ class Fault:
 
     "status": answer `status` with the provider's error body, plus `Retry-After` if set;
     "delay": sleep `seconds`, then answer normally; "garbled": a 200 whose JSON is cut short;
-    "drop": close the connection without answering. A provider may add kinds of its own.
+    "drop": close the connection without answering; "trickle": the normal answer's headers,
+    then its body one byte every `seconds` (after `body`'s bytes, if given, for ever);
+    "body": a 200 with `body` as its JSON text, verbatim (NaN, nesting, anything);
+    "edit": the normal answer's JSON (numbers as Decimal) passed through `edit` first, to poison
+    a value, list an entry twice or add one outside the window. A provider may add kinds.
     """
 
     kind: str
     status: int = 500
     retry_after: str | None = None
     seconds: float = 0.0
+    body: bytes | None = None
+    edit: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not 100 <= self.status <= 599:
@@ -239,6 +246,7 @@ class FakeServer(ABC):
     def stop(self) -> None:
         if self._httpd is None or self._thread is None:
             return
+        self._httpd.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._httpd.close_connections()
@@ -268,12 +276,23 @@ class FakeServer(ABC):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
             fault = None
+        if fault is not None and fault.kind == "trickle":
+            reply = self._answer(request, None, over_quota)
+            handler.trickle(reply.status, fault.body, reply.body, {**headers, **reply.headers}, fault.seconds)
+            return
         reply = self._answer(request, fault, over_quota)
         handler.send(reply.status, reply.body, {**headers, **reply.headers})
 
     def _answer(self, request: RecordedRequest, fault: Fault | None, over_quota: bool) -> Reply:
         if fault is not None and fault.kind == "garbled":
             return Reply(200, b'{"data": [', {"Content-Type": "application/json"})
+        if fault is not None and fault.kind == "body":
+            return Reply(200, fault.body or b"", {"Content-Type": "application/json"})
+        if fault is not None and fault.kind == "edit":
+            assert fault.edit is not None, "an edit fault needs its edit"
+            reply = self._answer(request, None, over_quota)
+            edited = fault.edit(json.loads(reply.body, parse_float=Decimal))
+            return Reply(reply.status, to_json(edited).encode(), reply.headers)
         if fault is not None and fault.kind == "status":
             reply = self._error(fault.status, responses.get(fault.status, "Error"))
             if fault.retry_after is not None:
@@ -305,6 +324,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.fake = fake
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.stopping = threading.Event()  # ends a trickling answer
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -362,6 +382,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def trickle(
+        self, status: int, endless: bytes | None, body: bytes, headers: Mapping[str, str], pause: float
+    ) -> None:
+        """Headers at once, then the body a byte at a time; with `endless`, bytes for ever."""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if endless is None:
+            self.send_header("Content-Length", str(len(body)))
+        else:  # no length: the body ends when the connection does, which it never does
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.flush()
+        data = itertools.cycle(endless) if endless is not None else iter(body)
+        for byte in data:
+            if self.server.stopping.is_set():
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(pause)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the tests and the demo own the terminal."""

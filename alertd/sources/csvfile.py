@@ -1,4 +1,7 @@
-"""Costs from a CSV file: `timestamp,line_item,amount[,end]`, amounts in currency units.
+"""Costs from a CSV file: `timestamp,line_item,amount[,end][,kind]`, amounts in currency units.
+
+Amounts are ASCII decimals of at most a billion; a negative one only on a row whose `kind` is
+`credit` (a refund, a promotional credit); times are between 2000 and 2100.
 
 The same reader serves `provider: csv` (read on each poll) and `alertd import`.
 """
@@ -12,27 +15,27 @@ import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from alertd.config import CsvSource
 from alertd.model import CostRecord, FetchResult, FileState, Window
 from alertd.sources import SourceError
+from alertd.sources.values import EARLIEST, LATEST, amount_micros
 
 if TYPE_CHECKING:
     from _csv import _reader
     from hashlib import _Hash as Hasher
 
-_MICRO = Decimal(1_000_000)
 _SCALE = tuple(10 ** (6 - places) for places in range(7))  # digits with `places` decimals → micro-units
 _record = tuple.__new__  # CostRecord(...) without the NamedTuple's Python-level __new__: a million times
 _BLOCK = 1 << 20
 REQUIRED = ("timestamp", "line_item", "amount")
-OPTIONAL = ("end",)
+OPTIONAL = ("end", "kind")
+KINDS = ("", "charge", "credit")
 
-# (timestamp, line_item, amount, end) column indexes and the row width
-Columns = tuple[int, int, int, int | None, int]
+# (timestamp, line_item, amount, end, kind) column indexes and the row width
+Columns = tuple[int, int, int, int | None, int | None, int]
 
 
 class CsvError(SourceError):
@@ -61,12 +64,13 @@ def _header(path: Path, reader: _reader) -> Columns:
         problems = [f"missing column(s) {', '.join(missing)}"] if missing else []
         problems += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
         problems += ["repeated column"] if len(set(header)) != len(header) else []
-        raise CsvError(f"{path}:1: header must be timestamp,line_item,amount[,end]: {'; '.join(problems)}")
+        raise CsvError(f"{path}:1: header must be timestamp,line_item,amount[,end][,kind]: {'; '.join(problems)}")
     return (
         header.index("timestamp"),
         header.index("line_item"),
         header.index("amount"),
         header.index("end") if "end" in header else None,
+        header.index("kind") if "kind" in header else None,
         len(header),
     )
 
@@ -75,10 +79,12 @@ def _records(
     path: Path, reader: _reader, columns: Columns, line0: int, source: str, currency: str, bucket: timedelta
 ) -> Iterator[CostRecord]:
     """The rows after the header; `line0` lines of the file come before the reader's first."""
-    i_time, i_item, i_amount, i_end, width = columns
+    i_time, i_item, i_amount, i_end, i_kind, width = columns
     default_seconds = int(bucket.total_seconds())
-    text_time, start = "", 0  # consecutive rows share a timestamp: parse it once
-    text_end, end = "", 0
+    text_time: str | None = None  # consecutive rows share a timestamp: parse it once
+    start = 0
+    text_end: str | None = None
+    end = 0
     try:
         seconds = default_seconds
         for row in reader:
@@ -97,41 +103,59 @@ def _records(
             item = row[i_item].strip()
             if not item:
                 raise ValueError("empty line_item")
-            yield _record(CostRecord, (source, start, item, seconds, micros(row[i_amount]), currency))
-    except (ValueError, ArithmeticError, csv.Error, UnicodeDecodeError) as exc:
+            amount = micros(row[i_amount])
+            if i_kind is not None or amount < 0:
+                _check_kind(row[i_kind].strip().lower() if i_kind is not None else "", amount)
+            yield _record(CostRecord, (source, start, item, seconds, amount, currency))
+    except (ValueError, csv.Error, UnicodeDecodeError) as exc:
         raise CsvError(f"{path}:{line0 + reader.line_num}: {_reason(exc)}") from None
 
 
 def micros(text: str) -> int:
-    """A decimal string in micro-units, to the nearest, ties to even: exactly what
-    `round(Decimal(text) * 10**6)` gives (or raises).
+    """An ASCII decimal string in micro-units, to the nearest, ties to even: what
+    `round(Decimal(text) * 10**6)` gives, within `MAX_AMOUNT`; anything else is a ValueError.
 
     The usual amount ("12.345678", "0.5", "3": unsigned digits, at most 6 places) is read as the
-    int of its digits, scaled (0.28 s a million instead of 0.36 s). int() and Decimal read the
-    same Unicode decimal digits, and at most 28 of them keep Decimal's product exact. Anything
-    else (a sign, an exponent, more places, spaces) takes the Decimal path.
+    int of its digits, scaled (0.28 s a million instead of 0.36 s). Anything else (a sign, an
+    exponent, more places) takes the checked Decimal path.
     """
     whole, _, frac = text.partition(".")
     digits = whole + frac
-    if len(frac) <= 6 and len(digits) <= 28 and digits.isdecimal():
+    if len(frac) <= 6 and len(whole) <= 9 and digits.isdigit() and digits.isascii():
         return int(digits) * _SCALE[len(frac)]
-    return round(Decimal(text) * _MICRO)
+    try:
+        return amount_micros(text.strip(), credit=True)
+    except ValueError as exc:
+        raise ValueError(f"amount {exc}") from None
+
+
+def _check_kind(kind: str, amount: int) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be charge or credit, not {kind!r:.40}")
+    if amount < 0 and kind != "credit":
+        raise ValueError("a negative amount is a credit: say so in a kind column (kind=credit)")
+    if amount > 0 and kind == "credit":
+        raise ValueError("a credit is a negative amount")
 
 
 def _timestamp(text: str) -> int:
-    """ISO 8601 with an offset, or unix seconds."""
+    """ISO 8601 with an offset, or unix seconds; between 2000 and 2100."""
     text = text.strip()
+    if not text.isascii():
+        raise ValueError(f"bad timestamp {text!r:.60} (ASCII digits only)")
     if text.isdigit():
-        return int(text)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no UTC offset (write 2026-01-01T00:00:00Z)")
-    return int(moment.timestamp())
+        seconds = int(text) if len(text) <= 12 else LATEST
+    else:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError(f"timestamp {text!r} has no UTC offset (write 2026-01-01T00:00:00Z)")
+        seconds = int(moment.timestamp())
+    if not EARLIEST <= seconds < LATEST:
+        raise ValueError(f"timestamp {text!r:.40} is not between 2000 and 2100")
+    return seconds
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, ArithmeticError):
-        return "amount is not a decimal number"
     text = str(exc)
     if text.startswith("Invalid isoformat string"):
         return f"bad timestamp {text.removeprefix('Invalid isoformat string: ')}"

@@ -11,9 +11,12 @@ import contextlib
 import email.utils
 import json
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -46,7 +49,9 @@ class ApiClient:
     ) -> None:
         self.source = source
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout  # the whole request: connect, headers and body
         self._read_timeout, self._connect_timeout = timeout, min(timeout, 10.0)
+        self._socket: socket.socket | None = None  # of the connection in use (one at a time)
         self._http = httpx.Client(
             base_url=base_url,
             headers={
@@ -75,7 +80,7 @@ class ApiClient:
         last = ""
         for attempt in range(self.retry.attempts):
             self._wait_for_rate_limit()
-            lifecycle.beat(allow=self._connect_timeout + self._read_timeout)  # a slow answer is not a hang
+            lifecycle.beat(allow=self.timeout)  # a slow answer is not a hang
             wait: float | None = None
             try:
                 self.requests += 1
@@ -93,26 +98,53 @@ class ApiClient:
                     raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{_hint(status)}")
                 else:
                     try:
-                        return json.loads(body)
-                    except ValueError:
-                        last = "the response is not valid JSON"
+                        return decode(body)
+                    except ValueError as exc:
+                        last = f"the response is not valid JSON ({exc})"
             if attempt + 1 < self.retry.attempts:
                 self._sleep_before_retry(attempt, wait)
         raise SourceError(f"{self.source}: {last} (gave up after {self.retry.attempts} attempts)")
 
     def _get(self, path: str, params: Mapping[str, Any]) -> tuple[int, httpx.Headers, bytes]:
-        with self._http.stream("GET", path, params=params) as response:
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-                raise SourceError(f"{self.source}: response of {declared} bytes is larger than allowed")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                lifecycle.beat(allow=self._read_timeout)  # a slow body is healthy while bytes come
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise SourceError(f"{self.source}: response larger than {MAX_BODY_BYTES} bytes")
-                chunks.append(chunk)
-            return response.status_code, response.headers, b"".join(chunks)
+        """One GET within `timeout` in all: httpx's timeouts are per read, so a server trickling a
+        byte a second would hold it for ever; at the deadline a timer shuts the socket down."""
+        fired = threading.Event()
+        timer = threading.Timer(self.timeout, lambda: (fired.set(), self._cut()))
+        timer.daemon = True
+        timer.start()
+        try:
+            with self._http.stream("GET", path, params=params, extensions={"trace": self._trace}) as response:
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                    raise SourceError(f"{self.source}: response of {declared} bytes is larger than allowed")
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise SourceError(f"{self.source}: response larger than {MAX_BODY_BYTES} bytes")
+                    chunks.append(chunk)
+        except httpx.TransportError:
+            if fired.is_set():
+                raise httpx.TimeoutException(f"no whole answer within {self.timeout:g}s") from None
+            raise
+        finally:
+            timer.cancel()
+        if fired.is_set():  # a body that lasts until the connection closes ends quietly when cut
+            raise httpx.TimeoutException(f"no whole answer within {self.timeout:g}s")
+        return response.status_code, response.headers, b"".join(chunks)
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: note the socket of each new connection (plain or TLS)."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            if stream is not None:
+                self._socket = stream.get_extra_info("socket")
+
+    def _cut(self) -> None:
+        """The deadline passed: wake the blocked read (closing alone would not, on Linux)."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
 
     def _sleep_before_retry(self, attempt: int, asked: float | None) -> None:
         if asked is not None:
@@ -135,6 +167,23 @@ class ApiClient:
             raise SourceError(f"{self.source}: rate limit spent; the provider resets it in {pause:.0f}s")
         if pause > 0:
             lifecycle.sleep(pause)
+
+
+def decode(body: bytes) -> Any:
+    """JSON with every number exact (Decimal, never float); NaN and Infinity, invalid UTF-8 and
+    nesting deeper than the parser's stack are a ValueError like any other bad JSON."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except ValueError as exc:
+        raise ValueError(str(exc).split(":")[0]) from None  # its words, not a quote of the body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
 
 
 def paginate(
@@ -176,7 +225,7 @@ def _retry_after(headers: httpx.Headers, status: int) -> float | None:
 def _detail(body: bytes) -> str:
     """The provider's own error message (Northflank `error.message`, Friendli `detail`)."""
     try:
-        data = json.loads(body)
+        data = decode(body)
     except ValueError:
         return ""
     message: Any = None
@@ -185,7 +234,10 @@ def _detail(body: bytes) -> str:
         message = error.get("message") if isinstance(error, dict) else data.get("detail") or data.get("message")
     if message is None:
         return ""
-    text = message if isinstance(message, str) else json.dumps(message)
+    try:
+        text = message if isinstance(message, str) else json.dumps(message, default=str)  # FastAPI's lists
+    except (RecursionError, ValueError):
+        return ""
     return f": {redact(text)[:300]}"
 
 

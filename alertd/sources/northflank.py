@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from alertd.config import NorthflankSource
 from alertd.model import CostRecord, FetchResult, Window
-from alertd.money import to_micros
 from alertd.sources.http import ApiClient, SourceError, paginate
+from alertd.sources.values import amount_micros, iso_utc, unix_seconds
+
+log = logging.getLogger("alertd.sources")
 
 PER_PAGE = 100
 HOUR = 3600
@@ -61,42 +65,75 @@ class Northflank:
             # No cursor given: fall back to page numbers.
             return usage, (token if isinstance(token, int) else 1) + 1
 
-        records: list[CostRecord] = []
-        for entry in paginate(self.name, page, max_pages):
-            records.extend(self._records(entry))
-        return FetchResult(records, complete_buckets=True)
+        entries = paginate(self.name, page, max_pages)
+        return FetchResult(usage_records(self.name, entries, window, self.currency, self.scale, self.config.byoc), True)
 
-    def _records(self, entry: Any) -> list[CostRecord]:
-        if not isinstance(entry, dict) or "timestamp" not in entry:
-            raise SourceError(f"{self.name}: unexpected usage entry (no timestamp)")
+
+def usage_records(
+    source: str, entries: Iterable[Any], window: Window, currency: str, scale: Decimal, byoc: bool
+) -> list[CostRecord]:
+    """The cost records of a response's usage entries, all validated: raises SourceError naming
+    the entry and field of the first bad value. An hour outside the window is skipped (the API
+    was asked for the window only); an hour listed twice with other prices makes the response
+    invalid (never a sum, never the last one silently)."""
+    records: list[CostRecord] = []
+    seen: dict[int, dict[str, Any]] = {}
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise SourceError(f"{source}: entry {number} is not an object")
         try:
-            start = int(Decimal(str(entry["timestamp"])))
-        except ArithmeticError:
-            raise SourceError(f"{self.name}: bad timestamp {entry['timestamp']!r}") from None
-        records = []
+            start = unix_seconds(entry.get("timestamp"))
+        except ValueError as exc:
+            raise SourceError(f"{source}: entry {number}: timestamp {exc}") from None
+        where = f"{source}: entry {number} ({iso_utc(start)})"
+        if start % HOUR:
+            raise SourceError(f"{where}: not the start of an hour")
+        if not window.start_ts <= start < window.end_ts:
+            log.debug("%s: skipped, outside the window asked for", where)
+            continue
+        if start in seen:
+            # Page numbers shift when an hour arrives mid-way: the same entry again is harmless.
+            if seen[start] == entry:
+                continue
+            raise SourceError(f"{where}: the hour is listed twice in one response, with other prices")
+        seen[start] = entry
         for field, (block, parts) in _PARTS.items():
-            if block == "byoc" and not self.config.byoc:
+            if block == "byoc" and not byoc:
                 continue
-            price = (entry.get(field) or {}).get("price")
-            if not isinstance(price, dict):
-                continue
+            price = _price(entry, field, where)
             summed = 0
             for api_name, item in parts.items():
                 if price.get(api_name) is not None:
-                    amount = self._micros(price[api_name], start)
+                    amount = _micros(price[api_name], scale, f"{where}: {field}.price.{api_name}")
                     summed += amount
-                    records.append(CostRecord(self.name, start, f"{block}.{item}", HOUR, amount, self.currency))
+                    records.append(CostRecord(source, start, f"{block}.{item}", HOUR, amount, currency))
             if price.get("total") is not None:
-                other = self._micros(price["total"], start) - summed
-                if other:
-                    records.append(CostRecord(self.name, start, f"{block}.other", HOUR, other, self.currency))
-        return records
+                other = _micros(price["total"], scale, f"{where}: {field}.price.total") - summed
+                if other:  # below zero when the parts round up past the total: the total is the bill
+                    records.append(CostRecord(source, start, f"{block}.other", HOUR, other, currency))
+    return records
 
-    def _micros(self, value: Any, start: int) -> int:
-        try:
-            return to_micros(value, scale=self.scale)
-        except ValueError:
-            raise SourceError(f"{self.name}: bad price {value!r} in the hour starting {start}") from None
+
+def _price(entry: dict[str, Any], field: str, where: str) -> dict[str, Any]:
+    """The entry's `field.price` object; {} when the block is absent or null."""
+    usage = entry.get(field)
+    if usage is None:
+        return {}
+    if not isinstance(usage, dict):
+        raise SourceError(f"{where}: {field} is not an object")
+    price = usage.get("price")
+    if price is None:
+        return {}
+    if not isinstance(price, dict):
+        raise SourceError(f"{where}: {field}.price is not an object")
+    return price
+
+
+def _micros(value: Any, scale: Decimal, where: str) -> int:
+    try:
+        return amount_micros(value, scale=scale)
+    except ValueError as exc:
+        raise SourceError(f"{where} {exc}") from None
 
 
 def _page_parts(source: str, body: Any) -> tuple[list[Any], dict[str, Any]]:
