@@ -4,8 +4,11 @@ Every problem is reported as `FILE:LINE:COL: message`, all of them at once. Posi
 from ruamel.yaml's round-trip loader; validation is pydantic, whose error locations are
 mapped back onto the YAML nodes. A file without problems is read by libyaml instead
 (`fast_yaml`, 25x faster), to the same values; one with problems is read again by ruamel.
+Whatever a file holds, a load ends quickly (`limits`: size, depth, aliases) and no message
+quotes a secret (`masking`).
 """
 
+from alertd.config.channel_urls import checking_channel_urls
 from alertd.config.errors import ConfigError
 from alertd.config.loader import DEFAULT_PATHS, Loaded, find_config, load
 from alertd.config.models import (
@@ -68,6 +71,7 @@ __all__ = [
     "Source",
     "TemplateSpec",
     "Weekday",
+    "checking_channel_urls",
     "find_config",
     "load",
     "parse_duration",

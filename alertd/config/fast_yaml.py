@@ -7,7 +7,8 @@ reads only what it can read the same way: untagged, unanchored mappings, sequenc
 string keys, plain scalars that are strings, nulls, booleans, decimal integers and decimals.
 Anything else (tags, anchors, merge keys, dates, `0o17`/`1e3`/`1_000`/`.inf` numbers, duplicate
 keys, directives, more than one document, a syntax error) raises `Unsupported`, and the caller
-reads the file with ruamel, as it does when validation finds a problem.
+reads the file with ruamel, as it does when validation finds a problem. A file past the limits
+(`limits.EventGuard`: too deep, too many aliases) is refused here, as ruamel would refuse it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
+
+from alertd.config.limits import EventGuard
 
 
 class Unsupported(Exception):
@@ -50,10 +53,12 @@ _NULL = ("", "~", "null", "Null", "NULL")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _DECIMAL_FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]*")
 _DECIMAL_INT = re.compile(r"[-+]?[0-9]+")  # ruamel: an int of the same value (`012`: 12, an int to `plain`)
+_INT_DIGITS = 4000  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
 
 
-def read(text: str) -> Any:
-    """The mapping ruamel's round-trip loader + `yaml_tree.plain` would see, or Unsupported."""
+def read(text: str, where: str) -> Any:
+    """The mapping ruamel's round-trip loader + `yaml_tree.plain` would see, or Unsupported;
+    ConfigError for a file past the limits (`where` names it)."""
     text = text.removeprefix("\ufeff")
     if _DIVERGENT.search(text):
         raise Unsupported
@@ -62,10 +67,12 @@ def read(text: str) -> Any:
     except ImportError:  # PyYAML built without libyaml, whose pure-Python parser is no faster than ruamel's
         raise Unsupported from None
     parser = CParser(text)
+    guard = EventGuard(where)
     events = []
     try:
         while parser.check_event():
             events.append(parser.get_event())
+            guard.see(events[-1])
     except YAMLError:
         raise Unsupported from None  # ruamel reports it, at its position
     stream = iter(events[1:])  # after StreamStart
@@ -113,9 +120,9 @@ def _plain_scalar(value: str) -> Any:
             return value  # as ruamel's reading here gives it: the text, exact for Decimal fields
         raise Unsupported
     if _INT.fullmatch(value):
-        if _DECIMAL_INT.fullmatch(value):
+        if _DECIMAL_INT.fullmatch(value) and len(value) <= _INT_DIGITS:
             return int(value)
-        raise Unsupported
+        raise Unsupported  # ruamel reports an int longer than Python reads, at its position
     if value in _NULL:
         return None
     if value in ("<<", "=") or _TIMESTAMP.fullmatch(value):

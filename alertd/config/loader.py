@@ -11,9 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from alertd.config.channel_urls import channel_url_errors
 from alertd.config.checks import cross_check
 from alertd.config.errors import ConfigError
-from alertd.config.models import Config
+from alertd.config.limits import MAX_BYTES
+from alertd.config.masking import mask, secret_values
+from alertd.config.models import Config, TemplateAllowance
 from alertd.config.sources import CsvSource
 from alertd.config.yaml_tree import parse_yaml, plain, substitute
 
@@ -45,15 +48,35 @@ def load(path: Path, env: Mapping[str, str] | None = None, *, allow_missing_env:
     from alertd.config import fast_yaml
 
     env = os.environ if env is None else env
+    text = _read(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        tree = fast_yaml.read(text, str(path))
+    except fast_yaml.Unsupported:
+        pass
+    else:
+        try:
+            return from_tree(tree, path, env, allow_missing_env=allow_missing_env)
+        except ConfigError:
+            pass  # read again by ruamel: the same values, and the positions that messages need
+    return from_tree(parse_yaml(text, str(path)), path, env, allow_missing_env=allow_missing_env)
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)  # at most: the path may name a device that never ends
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError([f"{path}:1:1: the file is larger than {MAX_BYTES // 1024} KB, more than alertd reads"])
     try:
-        return from_tree(fast_yaml.read(text), path, env, allow_missing_env=allow_missing_env)
-    except (fast_yaml.Unsupported, ConfigError):
-        pass  # read again by ruamel: the same values, and the positions that messages need
-    return from_tree(parse_yaml(text, str(path)), path, env, allow_missing_env=allow_missing_env)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line, col = data.count(b"\n", 0, exc.start) + 1, len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        raise ConfigError(
+            [f"{path}:{line}:{col}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"]
+        ) from None
 
 
 def from_tree(tree: Any, path: Path, env: Mapping[str, str], *, allow_missing_env: bool = False) -> Loaded:
@@ -63,19 +86,20 @@ def from_tree(tree: Any, path: Path, env: Mapping[str, str], *, allow_missing_en
         tree = {}
     if not isinstance(tree, dict):
         raise ConfigError([f"{where}:1:1: the file must be a mapping of keys (timezone, sources, ...)"])
-    errors: list[str] = []
-    missing: list[str] = []
-    substitute(tree, (), env, where, errors, missing, allow_missing_env)
+    done = substitute(tree, env, where, allow_missing_env)
+    errors = done.errors
     try:
-        config = Config.model_validate(plain(tree))
+        config = Config.model_validate(plain(tree), context={"templates": TemplateAllowance()})
     except ValidationError as exc:
         from alertd.config.explain import explain  # only when there is something to explain
 
-        errors += [explain(err, tree, where) for err in exc.errors()]
+        errors += [line for err in exc.errors() if (line := explain(err, tree, where))]
     errors += cross_check(tree, where)
+    errors += channel_url_errors(tree, where, done.missing)
     if errors:
-        raise ConfigError(sorted(errors, key=_line_col))
-    return Loaded(_resolve_paths(config, path.parent, env), path, tuple(dict.fromkeys(missing)))
+        lines = mask(list(dict.fromkeys(errors)), secret_values(tree, done.values))
+        raise ConfigError(sorted(lines, key=_line_col))
+    return Loaded(_resolve_paths(config, path.parent, env), path, tuple(dict.fromkeys(done.missing)))
 
 
 def _line_col(error: str) -> tuple[int, int]:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from alertd.config.errors import quoted
 from alertd.config.sources import CsvSource, FriendliSource, NorthflankSource, Source
-from alertd.config.values import Amount, ChannelUrls, Duration, Name, Notify, Percent, Section
+from alertd.config.values import (
+    Amount,
+    ChannelUrls,
+    Duration,
+    LocalPath,
+    Name,
+    Notify,
+    Percent,
+    Section,
+    http_url_problem,
+)
 
 # --- rules (evaluated by later stages; validated here so one file is checked as a whole) --
 
@@ -73,8 +82,9 @@ class Monitoring(Section):
     @field_validator("heartbeat_url")
     @classmethod
     def _http(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value.get_secret_value()):
-            raise ValueError("heartbeat_url must be an http(s) URL")
+        problem = None if value is None else http_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -85,14 +95,29 @@ class Metrics(Section):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"listen must be host:port, such as 127.0.0.1:9464, not {value!r}")
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise ValueError(f"listen must be host:port, such as 127.0.0.1:9464, not {quoted(value)}")
         return value
 
     @property
     def address(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]"), int(port)  # [::1]:9464 is IPv6 loopback
+
+
+class TemplateAllowance:
+    """How many characters of templates one file may still hold: compiling costs up to ~40 µs a
+    character, and a check of the file should take well under a second. Validation's context."""
+
+    TOTAL = 16_000
+
+    def __init__(self) -> None:
+        self.left = self.TOTAL
+
+    def take(self, source: str) -> None:
+        self.left -= len(source)
+        if self.left < 0:
+            raise ValueError(f"the file's templates hold more than {self.TOTAL} characters in all")
 
 
 class TemplateSpec(Section):
@@ -104,6 +129,9 @@ class TemplateSpec(Section):
     def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         from alertd.notify.templates import TemplateError, compile_template
 
+        allowance = (info.context or {}).get("templates")
+        if allowance is not None and value is not None:
+            allowance.take(value)
         try:
             compile_template(value, None) if info.field_name == "title" else compile_template(None, value)
         except TemplateError as exc:
@@ -127,7 +155,7 @@ _DEFAULTED = {"budgets": ("notify", "repeat"), "anomalies": ("notify", "cooldown
 class Config(Section):
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    database: Path | None = None
+    database: LocalPath | None = None
     sources: tuple[Source, ...] = ()
     channels: dict[Name, ChannelUrls] = Field(default_factory=dict)
     budgets: tuple[Budget, ...] = ()
@@ -157,8 +185,8 @@ class Config(Section):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # not found, not a key, not a zone file
+            raise ValueError(f"unknown time zone {quoted(value)} (use an IANA name such as Europe/Berlin)") from None
         return value
 
     @property

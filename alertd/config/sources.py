@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from alertd.config.values import Duration, Name, Section
+from alertd.config.values import Duration, LocalPath, Name, Section, http_url_problem, printable_ascii
 
 FRIENDLI_MIN_EVERY = timedelta(minutes=5)  # the API asks for at least 5 minutes between calls
 
@@ -24,9 +22,21 @@ class _HttpSource(Section):
     @field_validator("base_url", check_fields=False)
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
+        problem = http_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value.rstrip("/")
+
+    @field_validator("token")
+    @classmethod
+    def _header_token(cls, value: SecretStr) -> SecretStr:
+        printable_ascii(value.get_secret_value(), "a token", spaces=False)  # it goes into a header
+        return value
+
+    @field_validator("team")
+    @classmethod
+    def _header_team(cls, value: str | None) -> str | None:
+        return None if value is None else printable_ascii(value, "team", spaces=True)
 
 
 class NorthflankSource(_HttpSource):
@@ -53,7 +63,7 @@ class FriendliSource(_HttpSource):
 class CsvSource(Section):
     name: Name
     provider: Literal["csv"]
-    path: Path
+    path: LocalPath
     bucket: Duration = timedelta(hours=1)
     every: Duration = timedelta(minutes=15)
     stale_after: Duration | None = None

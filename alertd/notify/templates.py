@@ -25,6 +25,11 @@ MAX_BODY = 20_000  # characters; more is no longer a notification, and some chan
 MAX_TITLE = 250
 TRUNCATED = "… (truncated)"
 MAX_REASON = 300
+# A template's source (see `_within_limits`): far more than a message needs, far less than slows a check
+MAX_SOURCE = 10_000  # characters
+MAX_NESTING = 12  # blocks inside blocks; brackets inside brackets in one tag
+MAX_TAG = 32  # names, operators and literals in one {{ }} or {% %}: its cost grows with their square
+_BLOCKS = frozenset({"for", "if", "macro", "call", "filter", "with", "block", "autoescape", "trans"})
 
 FIELDS: dict[str, str] = {
     "rule": "Name of the rule that fired",
@@ -82,15 +87,50 @@ _HTML = _Sandbox(autoescape=True, finalize=_finalize)
 
 
 def compile_template(title: str | None, body: str | None) -> Template:
-    """Check both parts now (syntax, unknown filters and tests), so that a configuration check can report them."""
+    """Check both parts now (syntax, unknown filters and tests, size), so that a configuration check can report them."""
     for part, source in (("title", title), ("body", body)):
         if source is None:
             continue
         try:
+            _within_limits(source)
             _compiled(source, False)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{part} template, line {exc.lineno}: {exc.message}") from exc
+        except (RecursionError, SyntaxError) as exc:  # past what the checks above foresee: Python's own limits
+            raise TemplateError(f"{part} template: nested too deeply to compile") from exc
     return Template(title, body)
+
+
+def _within_limits(source: str) -> None:
+    """TemplateSyntaxError for a template Jinja cannot be trusted to compile quickly, or at all.
+
+    Jinja's parser and compiler recurse into nested blocks and along long expressions, and Python
+    compiles what they make: 21 nested `for`s are "too many statically nested blocks", a few hundred
+    `(` a RecursionError, and a long filter chain takes seconds. A message template needs none of that.
+    """
+    if len(source) > MAX_SOURCE:
+        raise jinja2.TemplateSyntaxError(f"longer than {MAX_SOURCE} characters", 1)
+    blocks = 0
+    tag: list[tuple[str, str]] = []  # the tokens of the tag being read
+    brackets = 0
+    for lineno, kind, value in _PLAIN.lex(source):
+        if kind in ("block_begin", "variable_begin"):
+            tag, brackets = [], 0
+        elif kind == "block_end" and tag and tag[0][0] == "name":
+            first = tag[0][1]
+            if first.startswith("end"):
+                blocks -= 1
+            elif first in _BLOCKS or (first == "set" and ("operator", "=") not in tag):  # `{% set x %}…{% endset %}`
+                blocks += 1
+                if blocks > MAX_NESTING:
+                    raise jinja2.TemplateSyntaxError(f"blocks nested more than {MAX_NESTING} deep", lineno)
+        elif kind not in ("whitespace", "data", "variable_end", "block_end"):
+            tag.append((kind, value))
+            if len(tag) > MAX_TAG:
+                raise jinja2.TemplateSyntaxError(f"a tag of more than {MAX_TAG} parts; split it up", lineno)
+            brackets += (kind == "operator" and value in "([{") - (kind == "operator" and value in ")]}")
+            if brackets > MAX_NESTING:
+                raise jinja2.TemplateSyntaxError(f"brackets nested more than {MAX_NESTING} deep", lineno)
 
 
 def apply(template: Template, message: Message, fields: dict[str, object]) -> Message:
