@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 from alertd.model import CostRecord, FetchResult, Window, utc
 from alertd.store import Store
+from alertd.store.connection import Locked
 from alertd.store.db import Written
 from alertd.store.schema import MIGRATIONS, migrate
 
@@ -208,3 +210,81 @@ def test_change_ids_never_go_back_after_pruning(store: Store) -> None:
     # A poll that brings nothing new logs no change.
     store.record_fetch("nf", "poll", WINDOW, 0, FetchResult([rec(T0, "a", 2)], True))
     assert store.rollup.newest_change() == newest
+
+
+def _hold_lock(path: Path, seconds: float, then: str | None = None) -> threading.Thread:
+    """Another writer takes the write lock and keeps it `seconds` (then runs `then`, if given, and
+    commits); started, with the lock taken, when this returns."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        if then:
+            conn.execute(then)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait()
+    return thread
+
+
+def test_an_import_that_reads_before_it_writes_waits_for_another_writer(store: Store) -> None:
+    store.import_records("nf", iter([rec(T0, "a", 1)]), 0)
+    # The other writer commits while this import looks at what is stored: it waits, not fails.
+    holder = _hold_lock(store.path, 0.3, then="INSERT INTO meta VALUES ('other', 'x')")
+    written = store.import_records("nf", iter([rec(T0, "a", 2), rec(T0 + H, "a", 3)]), 0)
+    holder.join()
+    assert written == Written(2, 2) and costs(store) == {("nf", T0, "a"): 2, ("nf", T0 + H, "a"): 3}
+
+
+def test_a_write_kept_waiting_too_long_says_who_holds_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERTD_BUSY_TIMEOUT", "0.2")
+    with Store(tmp_path / "a.db", ZoneInfo("UTC")) as store:
+        holder = _hold_lock(store.path, 1.0)
+        with pytest.raises(Locked, match=rf"database {tmp_path / 'a.db'} is locked: another alertd holds it"):
+            store.record_failure("nf", "poll", None, 0, "x")
+        assert not store.conn.in_transaction
+        holder.join()
+        store.record_failure("nf", "poll", None, 0, "x")  # the lock is free: it writes
+        assert store.last_fetch("nf") is not None
+
+
+def test_a_patient_store_waits_several_busy_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERTD_BUSY_TIMEOUT", "0.2")
+    with Store(tmp_path / "a.db", ZoneInfo("UTC")) as store:
+        store.patient()  # 6 x 0.2 s
+        holder = _hold_lock(store.path, 0.6)
+        store.record_failure("nf", "poll", None, 0, "x")
+        holder.join()
+        holder = _hold_lock(store.path, 2.0)
+        began = time.monotonic()
+        with pytest.raises(Locked):
+            store.record_failure("nf", "poll", None, 0, "x")
+        assert 1.0 <= time.monotonic() - began < 1.9
+        holder.join()
+
+
+def test_a_failed_write_is_rolled_back_whole(store: Store) -> None:
+    with pytest.raises(ZeroDivisionError), store.conn.write():
+        store.silences.conn.execute("INSERT INTO meta VALUES ('half', 'done')")
+        raise ZeroDivisionError
+    assert not store.conn.in_transaction
+    assert store.conn.execute("SELECT count(*) FROM meta WHERE key = 'half'").fetchone()[0] == 0
+
+
+def test_a_reimport_writes_only_what_is_new_or_revised(store: Store) -> None:
+    store.import_records("nf", iter([rec(T0, "a", 1), rec(T0, "b", 2), rec(T0 + H, "a", 3)]), 0)
+    newest = store.rollup.newest_change()
+    again = [rec(T0, "a", 1), rec(T0, "b", 5), rec(T0 + H, "a", 3), rec(T0 + 2 * H, "c", 4)]
+    assert store.import_records("nf", iter(again), 0) == Written(4, 2)  # b revised, c new
+    assert store.conn.execute("SELECT line_item, old_amount, new_amount FROM revisions").fetchall() == [("b", 2, 5)]
+    assert store.rollup.changes_since(newest)[0] == {"nf": (T0, T0 + 3 * H)}
+    assert _rollup(store) == _grouped(store, ZoneInfo("UTC"))
+    assert costs(store)[("nf", T0, "b")] == 5 and len(costs(store)) == 4

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from alertd.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class BudgetState:
 
 
 class BudgetStates:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def all(self) -> dict[str, BudgetState]:
@@ -23,7 +24,7 @@ class BudgetStates:
 
     def save(self, states: dict[str, BudgetState]) -> None:
         """Per budget name, in one transaction."""
-        with self.conn:
+        with self.conn.write():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO budget_state (budget, fingerprint, change_id, due) VALUES (?, ?, ?, ?)",
                 [(name, s.fingerprint, s.change_id, s.due) for name, s in states.items()],

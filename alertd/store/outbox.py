@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from alertd.model import Alert, Message, Sent, utc
+from alertd.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Delivery:
 
 
 class Outbox:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def sent(self, rule: str, period_start: datetime) -> list[Sent]:
@@ -55,7 +55,7 @@ class Outbox:
     ) -> bool:
         """Write the alert and its deliveries in one transaction; False if its key exists."""
         created = now.timestamp()
-        with self.conn:
+        with self.conn.write():
             cursor = self.conn.execute(
                 "INSERT OR IGNORE INTO alerts (key, rule, kind, period_start, threshold, severity, repeat, created,"
                 " title, text, markdown, html, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -97,7 +97,7 @@ class Outbox:
 
     def release(self, alert_id: int, send: bool, now: datetime) -> None:
         """A silence is over: send the alert's held deliveries now, or drop them (no longer firing)."""
-        with self.conn:
+        with self.conn.write():
             self.conn.execute(
                 "UPDATE deliveries SET status = ?, next_attempt = ? WHERE alert_id = ? AND status = 'silenced'",
                 ("pending" if send else "suppressed", now.timestamp(), alert_id),
@@ -134,7 +134,7 @@ class Outbox:
         delivery becomes due again then. That is the only way one can arrive twice: once per
         crash that came between a successful send and its record.
         """
-        with self.conn:
+        with self.conn.write():
             cursor = self.conn.execute(
                 "UPDATE deliveries SET next_attempt = ? WHERE id = ? AND status = 'pending' AND next_attempt <= ?",
                 ((now + lease).timestamp(), delivery_id, now.timestamp()),
@@ -143,7 +143,7 @@ class Outbox:
 
     def unclaim(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
         """Give back claims taken at `now` and not tried (a stop came first): due again at once."""
-        with self.conn:
+        with self.conn.write():
             self.conn.executemany(
                 "UPDATE deliveries SET next_attempt = ? WHERE id = ? AND status = 'pending' AND next_attempt = ?",
                 [(now.timestamp(), i, (now + lease).timestamp()) for i in delivery_ids],
@@ -151,7 +151,7 @@ class Outbox:
 
     def mark_sent(self, delivery_id: int, now: datetime, told: Sequence[int] = ()) -> None:
         """A successful attempt; `told` are given-up deliveries whose failure this message reported."""
-        with self.conn:
+        with self.conn.write():
             self.conn.execute(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
                 " WHERE id = ?",
@@ -168,7 +168,7 @@ class Outbox:
 
     def mark_failed(self, delivery_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
         """A failed attempt: retried at `retry_at`, or given up for good when None."""
-        with self.conn:
+        with self.conn.write():
             self.conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt = ?"
                 " WHERE id = ?",

@@ -10,12 +10,13 @@ nothing was stored adds the sums it took instead); it is rebuilt whole when the 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
+
+from alertd.store.connection import Connection
 
 DAY = 86400
 _EPOCH = date(1970, 1, 1).toordinal()
@@ -71,7 +72,7 @@ def segments(start: int, end: int, tz: ZoneInfo) -> Iterator[tuple[int, int, int
 
 
 class Rollup:
-    def __init__(self, conn: sqlite3.Connection, tz: ZoneInfo) -> None:
+    def __init__(self, conn: Connection, tz: ZoneInfo) -> None:
         self.conn = conn
         self.tz = tz
 
@@ -80,7 +81,7 @@ class Rollup:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'rollup_zone'").fetchone()
         if row and row[0] == self.tz.key:
             return
-        with self.conn:
+        with self.conn.write():
             self.conn.execute("DELETE FROM daily")
             for source, first, last in self.conn.execute(
                 "SELECT source, min(bucket_start), max(bucket_start) FROM costs GROUP BY source"
@@ -149,14 +150,14 @@ class Rollup:
         return int(row[0]) if row else 0
 
     def set_cursor(self, name: str, change_id: int) -> None:
-        with self.conn:
+        with self.conn.write():
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"cursor:{name}", str(change_id))
             )
 
     def prune(self, upto: int) -> None:
         """Forget changes every reader has taken in (ids up to `upto`)."""
-        with self.conn:
+        with self.conn.write():
             self.conn.execute("DELETE FROM changes WHERE id <= ?", (upto,))
 
     def newest_change(self) -> int:

@@ -4,13 +4,13 @@ the scan's checkpoint (`scan_state`) and the alert lifecycle (`series_state`).""
 from __future__ import annotations
 
 import json
-import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from alertd.model import SeriesState
 from alertd.rules.anomaly import ScanState
+from alertd.store.connection import Connection
 
 _INTS = ("vals", "expected", "recent")  # int64 lists; the rest are float64
 _LISTS = ("vals", "expected", "ratios", "residuals", "level", "recent", "noise")
@@ -28,7 +28,7 @@ class Head:
 
 
 class ScanStates:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- state -------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ class ScanStates:
             )
             for key, (origin, s) in checkpoints.items()
         ]
-        with self.conn:
+        with self.conn.write():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO scan_state (rule, series, fingerprint, origin, step, start, known, nonzero,"
                 f" cusum, {', '.join(_LISTS)}) VALUES ({', '.join('?' * 16)})",
@@ -95,7 +95,7 @@ class ScanStates:
 
     def forget(self, rule: str) -> None:
         """Everything kept for a rule: its definition changed, it starts fresh."""
-        with self.conn:
+        with self.conn.write():
             self.conn.execute("DELETE FROM scan_state WHERE rule = ?", (rule,))
             self.conn.execute("DELETE FROM series_state WHERE rule = ?", (rule,))
 

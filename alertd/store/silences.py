@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from alertd.model import utc
+from alertd.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class Silence:
 
 
 class Silences:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, rule: str, series: str | None, starts: datetime, ends: datetime, reason: str | None) -> int:
-        with self.conn:
+        with self.conn.write():
             cursor = self.conn.execute(
                 "INSERT INTO silences (rule, series, starts, ends, reason, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (rule, series, starts.timestamp(), ends.timestamp(), reason, starts.timestamp()),
@@ -36,7 +36,7 @@ class Silences:
 
     def end(self, silence_id: int, now: datetime) -> bool:
         """End a silence now; False when there is no such silence still running."""
-        with self.conn:
+        with self.conn.write():
             cursor = self.conn.execute(
                 "UPDATE silences SET ends = ? WHERE id = ? AND ends > ?", (now.timestamp(), silence_id, now.timestamp())
             )

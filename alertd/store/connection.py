@@ -1,0 +1,106 @@
+"""The store's connection: write transactions that wait their turn for the database's write lock.
+
+The daemon and the user's commands beside it (import, silence, check, ...) write one database,
+and SQLite lets one of them write at a time. A transaction that begins deferred and reads before
+it writes cannot wait for the lock once another has written meanwhile (its snapshot is stale:
+"database is locked" at once, whatever the busy timeout). So the connection runs in autocommit
+mode and every write is a `write()` block, which takes the lock up front (BEGIN IMMEDIATE) and
+waits for it. The BEGIN is the one statement of the block that meets another's lock, and nothing
+is done before it, so trying it again is always safe.
+
+A user's command waits one busy timeout and then says who holds the database. The daemon, which
+has nobody to tell and has already fetched what it is about to write, keeps trying for several
+(`patient`), in slices short enough to feed the watchdog and to stop within its promised 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alertd import lifecycle
+
+# Seconds a write waits for another's lock; ALERTD_BUSY_TIMEOUT overrides it (tests shorten it).
+BUSY_TIMEOUT = 10.0
+PATIENCE = 6  # busy timeouts the daemon waits before it gives a write up for this cycle
+
+
+class StoreError(Exception):
+    pass
+
+
+class Locked(StoreError):
+    """Another process held the write lock for longer than this one would wait."""
+
+    def __init__(self, path: Path, waited: float) -> None:
+        super().__init__(f"database {path} is locked: another alertd holds it (waited {round(waited, 1):g} s)")
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is another process's lock outlasting the wait (SQLITE_BUSY, extended codes too)."""
+    if isinstance(exc, Locked):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class Connection(sqlite3.Connection):
+    path: Path  # absolute, for messages
+    wait: float  # seconds a write waits for the lock in all
+    slice: float  # of which one attempt (SQLite's own busy timeout)
+
+    @classmethod
+    def open(cls, path: Path) -> Connection:
+        timeout = float(os.environ.get("ALERTD_BUSY_TIMEOUT", BUSY_TIMEOUT))
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, factory=cls)
+        conn.path, conn.wait, conn.slice = path.absolute(), timeout, timeout
+        return conn
+
+    def patient(self) -> None:
+        """From now on a write waits PATIENCE busy timeouts for the lock, then raises Locked. It
+        tries in attempts of at most lifecycle.TICK, each telling the watchdog how long it may be
+        quiet; after a stop request it raises lifecycle.Stopped instead of trying again."""
+        self.wait, self.slice = PATIENCE * self.wait, min(lifecycle.TICK, self.slice)
+        self.execute(f"PRAGMA busy_timeout = {int(self.slice * 1000)}")
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction, holding the write lock from its start; rolled back on any error."""
+        began = time.monotonic()
+        while True:
+            lifecycle.beat(allow=self.slice)
+            try:
+                self.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                if lifecycle.stop_requested():  # nothing was written: the step is done again at the next start
+                    raise lifecycle.Stopped from None
+                waited = time.monotonic() - began
+                if waited + self.slice > self.wait:
+                    raise Locked(self.path, waited) from None
+        with self._ending():
+            yield
+
+    @contextmanager
+    def private(self) -> Iterator[None]:
+        """A transaction that writes only TEMP tables: those are this connection's own, so it takes
+        no lock on the database and waits for nobody (a long one starves no other writer)."""
+        self.execute("BEGIN")
+        with self._ending():
+            yield
+
+    @contextmanager
+    def _ending(self) -> Iterator[None]:
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            if self.in_transaction:  # SQLite may have rolled back already (a full disk, say)
+                self.execute("ROLLBACK")
+            raise
