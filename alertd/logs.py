@@ -1,4 +1,4 @@
-"""One line per event on stderr, secrets masked.
+"""One line per event on stderr, secrets masked; libraries' lines (Apprise's) scrubbed of URLs too.
 
 Under journald (stderr is the stream named by `$JOURNAL_STREAM`) each line carries a syslog
 priority prefix instead of a timestamp: the journal keeps its own, and `journalctl -p err` works.
@@ -58,4 +58,8 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines would repeat ours
+    # Their request lines would repeat ours, and httpcore's and urllib3's traces name paths and headers.
+    for name in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Apprise's "Sent JSON POST notification." repeats our "delivered"; at debug its detail is kept, scrubbed.
+    logging.getLogger("apprise").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)

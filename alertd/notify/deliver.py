@@ -1,8 +1,9 @@
 """Delivery through Apprise, one URL at a time, so that a broken target never hides the others' results.
 
-Every URL is masked before anything is said about it: the secret parts Apprise knows of (it masks
-them in `url(privacy=True)`) are registered with `alertd.redact`, so that neither our errors nor any
-log line, Apprise's own included, can show them.
+Every URL is masked before anything is said about it (`mask`, the form the database, the CLI and the
+logs show), and its secret parts are registered with `alertd.redact`: those Apprise knows of (it hides
+them in `url(privacy=True)`), and every user, password, path segment, header and value that is not
+one of Apprise's own options. Apprise's words about a failure are scrubbed before they are kept.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote
+from difflib import SequenceMatcher
+from urllib.parse import unquote, unquote_plus
 
 import apprise
 from apprise import AppriseAsset, AppriseResultStatus, NotifyBase, NotifyFormat, NotifyType
 
 from alertd.model import Message
 from alertd.notify import console  # noqa: F401  (imported for its side effect: registers console://)
-from alertd.redact import redact, register
+from alertd.redact import MASK, mask_url, register, scrub, split_url
 
 DEFAULT_TIMEOUT = 15.0
 _REASON_LEVELS = ("WARNING", "ERROR", "CRITICAL")
@@ -46,7 +48,8 @@ def send_to_channel(
 
 
 def mask(url: str) -> str:
-    """`url` fit to show: secrets replaced (and registered for redaction), Apprise's defaults left out."""
+    """`url` fit to show: the scheme, host and port, the options written and their harmless values; the rest
+    masked, and registered for redaction."""
     return _mask(url, _instantiate(url, _asset()))
 
 
@@ -70,7 +73,7 @@ def _send(url: str, message: Message, timeout: float, notify_type: NotifyType) -
             return masked, Result(False, f"no answer within {timeout:g} s")
         # Apprise gives each call's warnings back with its result (2.x): the last one says why.
         reasons = [entry.message for entry in result.logs() if entry.level in _REASON_LEVELS]
-        return masked, Result(False, redact(reasons[-1] if reasons else f"delivery failed ({result.status.name})"))
+        return masked, Result(False, scrub(reasons[-1] if reasons else f"delivery failed ({result.status.name})"))
 
 
 def _asset() -> AppriseAsset:
@@ -85,48 +88,52 @@ def _instantiate(url: str, asset: AppriseAsset) -> NotifyBase | None:
 
 # --- masking --------------------------------------------------------------------------------
 
-_URL_PARTS = re.compile(r"[/:@?&=#]")
-_PASSWORD = re.compile(r"^([^:/?#]+://[^:/@?#]*:)([^@/?#]+)(@)")
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}")
+_DELIMITERS = re.compile(r"([/:@?&=#])")
+_BOOLS = frozenset({"yes", "no", "true", "false", "on", "off", "1", "0", "y", "n", "enable", "disable"})
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?")
 
 
 def _mask(url: str, plugin: NotifyBase | None) -> str:
+    """`redact.mask_url` told what Apprise knows of `url`, and every secret part of it registered."""
+    parts = split_url(url)
+    if parts is None:
+        register(url)
+        return mask_url(url)
     if plugin is None:
-        masked, secrets = _guess(url)
-    else:
-        masked, secrets = _shorten(plugin.url(privacy=True), url), _declared(plugin, url)
+        # Apprise cannot parse it, so nobody can tell its host from a token (slak://T1…/): all is masked.
+        register(url, *parts.secrets(host=True))
+        return f"{parts.scheme}://{MASK if url.partition('://')[2] else ''}"
+    options = {key for key, spec in plugin.template_args.items() if not spec.get("private")}
+    secrets = _declared(plugin) | parts.secrets(options)
+    # Headers (+X-Key), GET parameters (-key) and payload extras (:key) are secrets even as plain words.
+    secrets |= {unquote_plus(v) for k, v in parts.query if v and unquote(k).startswith(("+", "-", ":"))}
     register(*secrets)
-    return masked
+    host = unquote(parts.host)
+    keep_host = not any(host in secret or secret in host for secret in secrets if len(secret) >= 4 or secret == host)
+    decoded = ((unquote_plus(key).lower(), unquote_plus(value)) for key, value in parts.query if value is not None)
+    return mask_url(url, keep_host=keep_host, shown=[(k, v) for k, v in decoded if _harmless(plugin, k, v)])
 
 
-def _declared(plugin: NotifyBase, url: str) -> set[str]:
-    """The values Apprise's privacy URL hides: the pieces where it differs from the full URL."""
-    full, private = _URL_PARTS.split(plugin.url()), _URL_PARTS.split(plugin.url(privacy=True))
-    if len(full) != len(private):  # a mask with a delimiter in it: fall back to guessing
-        return _guess(url)[1]
-    return {unquote(part) for part, shown in zip(full, private, strict=True) if part != shown}
+def _declared(plugin: NotifyBase) -> set[str]:
+    """The values Apprise's privacy URL hides (slack://T…/, tgram://bot:token/): where it differs from the
+    full URL. The full pieces of each difference count, so that no first or last character is left."""
+    full, private = _DELIMITERS.split(plugin.url()), _DELIMITERS.split(plugin.url(privacy=True))
+    found: set[str] = set()
+    for tag, start, end, _, _ in SequenceMatcher(None, full, private, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            pieces = [p for p in full[start:end] if p and not _DELIMITERS.fullmatch(p)]
+            found |= {unquote(p) for p in pieces} | {unquote("".join(full[start:end]).strip("/:@?&=#"))}
+    return found - {""}
 
 
-def _guess(url: str) -> tuple[str, set[str]]:
-    """For what Apprise cannot parse: the password of `user:password@` and long random-looking tokens."""
-    secrets: set[str] = set()
-
-    def hide(value: str) -> str:
-        secrets.add(unquote(value))
-        return "****"
-
-    masked = _PASSWORD.sub(lambda m: m.group(1) + hide(m.group(2)) + m.group(3), url)
-    masked = _LONG_TOKEN.sub(lambda m: hide(m.group(0)) if _random_looking(m.group(0)) else m.group(0), masked)
-    return masked, secrets
-
-
-def _random_looking(token: str) -> bool:
-    return any(c.isdigit() for c in token) or (token.lower() != token and token.upper() != token)
-
-
-def _shorten(private: str, original: str) -> str:
-    """Apprise's canonical URL spells out every option with its default: keep those the user wrote."""
-    wrote = {key for key, _ in parse_qsl(original.partition("?")[2], keep_blank_values=True)}
-    base, _, query = private.partition("?")
-    kept = "&".join(p for p in query.split("&") if p.partition("=")[0] in wrote)
-    return f"{base}?{kept}" if kept else base
+def _harmless(plugin: NotifyBase, key: str, value: str) -> bool:
+    """A value of one of Apprise's own options that cannot be a secret: a yes/no, a number, a fixed choice."""
+    spec = plugin.template_args.get(key, {})
+    kind = "" if spec.get("private") else str(spec.get("type", ""))
+    if kind == "bool":
+        return value.lower() in _BOOLS
+    if kind in ("int", "float"):
+        return _NUMBER.fullmatch(value) is not None
+    if kind.startswith("choice:"):
+        return value.lower() in {str(choice).lower() for choice in spec.get("values", ())}
+    return False
