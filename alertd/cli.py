@@ -53,13 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("alertd: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `alertd status | head`: the reader had enough; so are we
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail too
+        return 0
+    except Exception as exc:  # after the others, which it would shadow
+        from alertd.store import StoreError  # here, not at the top: `validate` never loads the store
+
+        if not isinstance(exc, StoreError):  # e.g. another alertd held the database too long
+            raise
+        print(f"alertd: {redact(str(exc))}", file=sys.stderr)
+        return 1
 
 
 # --- verbs ---------------------------------------------------------------------------------
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = _load(args, allow_missing_env=args.allow_missing_env)
+    with configuration.checking_channel_urls():  # as a reload does; `check` and `status` need not load Apprise
+        loaded = _load(args, allow_missing_env=args.allow_missing_env)
     print(f"ok: {loaded.path}: {loaded.config.summary()}")
     if loaded.missing_env:
         names = ", ".join(loaded.missing_env)
@@ -85,6 +96,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from alertd.sources.csvfile import CsvError, read_costs
+    from alertd.store import StoreError
 
     cfg, store = _config_and_store(args)
     try:
@@ -100,6 +112,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             written = store.import_records(source.name, records, time.time())
     except CsvError as exc:
         raise UsageError(f"{exc}\nnothing was imported from {args.file}") from None
+    except StoreError as exc:  # another alertd held the database for longer than the import waits
+        raise Failed(f"{exc}; nothing was imported from {args.file}") from None
     print(f"imported {written.rows} rows into {source.name} ({written.changed} new or revised)")
     return 0
 
@@ -139,7 +153,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from alertd.daemon import Daemon
 
-    cfg, store = _config_and_store(args)
+    with configuration.checking_channel_urls():  # a daemon loads Apprise anyway: refuse a bad URL now
+        cfg, store = _config_and_store(args)
     metrics = None
     if cfg.metrics is not None:
         from alertd.metrics import Metrics

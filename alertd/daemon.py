@@ -13,6 +13,7 @@ import logging
 import os
 import select
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,11 +24,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from alertd import cycle, ingest, lifecycle
-from alertd.config import Config, ConfigError
+from alertd.config import Config, ConfigError, checking_channel_urls
 from alertd.model import BudgetStatus, utc
-from alertd.redact import redact
+from alertd.redact import register, scrub, split_url
 from alertd.sdnotify import Notifier
 from alertd.store import Store
+from alertd.store.connection import Locked, is_locked
 
 if TYPE_CHECKING:
     from alertd.metrics import Metrics  # prometheus-client is imported only when `metrics:` is set
@@ -72,15 +74,21 @@ def run_cycle(
 
 
 def _heartbeat(url: str) -> None:
-    """Tell a dead man's switch (healthchecks.io and the like) that this cycle was healthy."""
+    """Tell a dead man's switch (healthchecks.io and the like) that this cycle was healthy.
+
+    Whoever has its URL can ping it: the token is registered as written, decoded and encoded (httpx prints
+    URLs its own way: `%20` for a space, the host lower-cased), and every URL in an error (a redirect's
+    Location) is masked."""
     import httpx
 
+    parts = split_url(url)
+    register(*(parts.secrets() if parts else ()))
     try:
         lifecycle.beat(allow=HEARTBEAT_TIMEOUT)
         with lifecycle.cuttable():
             httpx.get(url, timeout=HEARTBEAT_TIMEOUT).raise_for_status()
     except httpx.HTTPError as exc:
-        log.warning("heartbeat failed: %s", redact(str(exc)))
+        log.warning("heartbeat failed: %s", scrub(str(exc)))
 
 
 class Daemon:
@@ -141,11 +149,19 @@ class Daemon:
         if self.notifier.watchdog_interval:
             interval = self.notifier.watchdog_interval
             threading.Thread(target=self._ping_watchdog, args=(interval,), name="watchdog", daemon=True).start()
+        self.store.patient()
         try:
             while not lifecycle.stop_requested():
                 if self.reload_requested:
                     self._reload()
-                self._cycle()
+                try:
+                    self._cycle()
+                except (Locked, sqlite3.OperationalError) as exc:
+                    if not is_locked(exc):
+                        raise
+                    # What the cycle wrote is whole, what it did not is done again: a poll's lookback
+                    # re-reads what its write held, on the source's schedule.
+                    log.error("cycle cut short: %s; carrying on with the next cycle", exc)
                 self._wait(self._seconds_to_next(datetime.now(UTC)))
         except lifecycle.Stopped:
             log.info("alertd stopped, cutting the current step short; it is done again at the next start")
@@ -187,17 +203,28 @@ class Daemon:
         return last.error if last and last.status == "error" else None
 
     def _reload(self) -> None:
-        """Re-read the rules file; on any error keep running on the current one."""
+        """Re-read the rules file, as `validate` checks it; on any error keep running on the current one.
+
+        A load is bounded (`config.limits`: no file makes it hang) and writes nothing, so a stop
+        request cuts it short at once; and whatever goes wrong in it, the daemon carries on.
+        """
         self.reload_requested = False
         self.notifier.reloading()
         try:
-            config = self.reload()
+            with lifecycle.cuttable(), checking_channel_urls():
+                config = self.reload()
         except ConfigError as exc:
             for line in exc.lines:
                 log.error("%s", line)
             log.error("reload refused: still running on the previous config")
             self.notifier.ready(f"reload refused ({len(exc.lines)} error(s), see the log); previous config kept")
             return
+        except Exception:  # a bug in the loader: it must not take the running daemon with it
+            log.exception("reload failed on an unexpected error: still running on the previous config")
+            self.notifier.ready("reload failed (see the log); previous config kept")
+            return
+        finally:
+            lifecycle.beat()  # the loop is alive: however long the load took, the watchdog goes on
         self._adopt(config)
         log.info("reloaded: %s", config.summary())
         self.notifier.ready(f"reloaded: {config.summary()}")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,3 +49,12 @@ def wait_for(condition: Callable[[], object], timeout: float = 20, context: Call
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting {context()}".rstrip())
         time.sleep(0.05)
+
+
+def terminate(process: subprocess.Popen[str], reader: threading.Thread) -> float:
+    """SIGTERM a daemon under test; the seconds it took to exit (its output reader drained)."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=15)
+    reader.join(timeout=5)
+    return time.monotonic() - started

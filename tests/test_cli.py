@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,26 @@ def test_every_command_is_documented_in_the_readme() -> None:
     assert len(verbs.choices) >= 9
     for name in verbs.choices:
         assert f"`alertd {name}" in readme, name
+
+
+def test_output_into_a_closed_pipe_ends_quietly(write, tmp_path: Path) -> None:
+    """`alertd report | head -1`: the reader stops early; no BrokenPipeError traceback."""
+    rows = "".join(f"2026-11-01T00:00:00Z,item-{i:05d},1\n" for i in range(4000))  # more than a pipe holds
+    feed = write("feed.csv", "timestamp,line_item,amount\n" + rows)
+    rules = write(
+        "rules.yaml", f"database: {tmp_path / 'a.db'}\nsources:\n  - {{name: aws, provider: csv, path: {feed}}}\n"
+    )
+    assert run_cli("import", "-c", str(rules), "--source", "aws", str(feed)).returncode == 0
+    command = f"{sys.executable} -m alertd report -c {rules} --by source,line_item --since 2026-11-01 | head -1"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.count("\n") == 1
+    assert result.stderr == ""
+
+
+def test_validate_accepts_alertds_own_console_scheme_and_refuses_a_mistyped_one(write) -> None:
+    rules = write("rules.yaml", "sources:\n  - {name: f, provider: csv, path: f.csv}\nchannels:\n  t: console://\n")
+    assert run_cli("validate", "-c", str(rules)).returncode == 0
+    rules.write_text(rules.read_text().replace("console://", "slak://T1secret/B1/xyz"))
+    result = run_cli("validate", "-c", str(rules))
+    assert result.returncode == 2 and "channels.t: Apprise cannot use this URL" in result.stderr
+    assert "T1secret" not in result.stderr

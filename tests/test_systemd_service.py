@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from alertd.simulate.northflank import FakeNorthflank
+from tests.conftest import terminate
 from tests.receivers import NotifySocket, Silent, Webhook, closed_port, mailto_url
 from tests.test_check_e2e import NF_TOKEN, month_to_date, recent_usage
 
@@ -68,11 +69,7 @@ class Unit:
 
     def stop(self) -> float:
         """SIGTERM; the seconds it took to exit."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=15)
-        self._reader.join(timeout=5)
-        return time.monotonic() - started
+        return terminate(self.process, self._reader)
 
 
 def rules_text(api: str, hook: str, metrics_port: int, budgets: dict[str, Decimal]) -> str:
