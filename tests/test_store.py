@@ -288,3 +288,21 @@ def test_a_reimport_writes_only_what_is_new_or_revised(store: Store) -> None:
     assert store.rollup.changes_since(newest)[0] == {"nf": (T0, T0 + 3 * H)}
     assert _rollup(store) == _grouped(store, ZoneInfo("UTC"))
     assert costs(store)[("nf", T0, "b")] == 5 and len(costs(store)) == 4
+
+
+def test_urls_and_errors_stored_before_the_masking_lose_what_may_be_secret(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Store(path, ZoneInfo("UTC")).close()
+    conn = sqlite3.connect(path)
+    conn.executescript(  # as the masking before migration 9 left them
+        "INSERT INTO deliveries (id, alert_id, channel, target, target_masked, status, next_attempt, last_error)"
+        " VALUES (1, 1, 'ops', 0, 'json://host/hooks/oldcanary42', 'failed', 0, 'slak://T1oldcanary42 unknown');"
+        "INSERT INTO attempts (delivery_id, at, ok, error) VALUES (1, 0, 0, 'json://host/hooks/oldcanary42');"
+        "PRAGMA user_version = 8;"
+    )
+    conn.close()
+    Store(path, ZoneInfo("UTC")).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT target_masked FROM deliveries").fetchone() == ("json://***",)
+    kept = conn.execute("SELECT last_error FROM deliveries UNION SELECT error FROM attempts").fetchall()
+    assert "oldcanary42" not in str(kept)

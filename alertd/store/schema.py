@@ -232,6 +232,16 @@ MIGRATIONS: list[str] = [
         reader TEXT NOT NULL                -- currency and bucket length the rows were read with
     );
     """,
+    # 9: URLs and errors stored before every URL shape was masked (path tokens, header values,
+    # a mistyped scheme's first segments) may hold a secret: keep only the scheme, and say the
+    # old error text is gone rather than keep it.
+    """
+    UPDATE deliveries SET target_masked = CASE WHEN instr(target_masked, '://') > 0
+        THEN substr(target_masked, 1, instr(target_masked, '://') + 2) || '***' ELSE '***' END;
+    UPDATE deliveries SET last_error = '(not kept: written before alertd masked every URL shape)'
+        WHERE last_error IS NOT NULL;
+    UPDATE attempts SET error = '(not kept: written before alertd masked every URL shape)' WHERE error IS NOT NULL;
+    """,
 ]
 
 
