@@ -79,6 +79,7 @@ def backfill(
             source = build(config, name, retry)
         except Exception as exc:  # a config the checks let through (say, a URL httpx refuses)
             error = _unexpected(name, exc)
+            log.error("%s %s failed: %s", kind, name, error, exc_info=exc)
             store.record_failure(name, kind, window, time.time(), error)
             outcomes.append(Outcome(name, error=error))
             continue
@@ -86,15 +87,16 @@ def backfill(
         try:
             for chunk in window.split(int(source.backfill_chunk.total_seconds())):
                 started = time.time()
+                bug: Exception | None = None
                 try:
                     result = _fetch(source, store, chunk)
                 except SourceError as exc:
                     error = redact(str(exc))
                 except Exception as exc:  # a poll is sealed: whatever a provider sends fails this source only
-                    error = _unexpected(name, exc)
+                    error, bug = _unexpected(name, exc), exc
                 if error is not None:
                     store.record_failure(name, kind, chunk, started, error)
-                    log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error)
+                    log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error, exc_info=bug)
                     break
                 written = store.record_fetch(name, kind, chunk, started, result)
                 del result  # a CSV file's rows: not held while the next source is read
@@ -108,8 +110,7 @@ def backfill(
 
 
 def _unexpected(name: str, exc: Exception) -> str:
-    """A bug met while fetching: logged once with its traceback, reported in one line."""
-    log.error("%s: unexpected error while fetching", name, exc_info=exc)
+    """A bug met while fetching, in one line (its traceback goes with the failure's log line)."""
     return redact(f"{name}: unexpected error ({type(exc).__name__}: {str(exc)[:200]})")
 
 

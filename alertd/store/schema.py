@@ -213,7 +213,7 @@ MIGRATIONS: list[str] = [
     """,
     # 8: csv_files keeps the line count of what was read (a grown file's new rows are numbered
     # without counting the old ones) and a sha256 instead of a blake2b: every feed reads its file
-    # whole once, as after an import.
+    # whole once, as after an import. Restated whole, not ALTERed: every step must run again safely.
     """
     DROP TABLE IF EXISTS csv_files;
     CREATE TABLE csv_files (
