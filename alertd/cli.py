@@ -145,8 +145,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         state = o.error or o.skipped or f"{o.rows} rows, {o.changed} new or revised"
         print(f"{o.source}: {'failed: ' if o.error else ''}{state}")
     new = report.evaluation.new if report.evaluation else []
+    ends = sorted(set(report.evaluation.held.values())) if report.evaluation else []
+    held = len(report.evaluation.held) if report.evaluation else 0
+    silenced = ""
+    if ends:  # several silences: the last to end says when the last held alert can go
+        last = ends[-1].astimezone(cfg.tz).isoformat(timespec="minutes")
+        silenced = f", {held} silenced until {last}{' at the latest' if len(ends) > 1 else ''}"
     d = report.deliveries
-    print(f"{len(new)} new alert(s); {d.sent} delivered, {d.failed} failed (will retry), {d.gave_up} given up")
+    print(
+        f"{len(new)} new alert(s){silenced}; {d.sent} delivered, {d.failed} failed (will retry), {d.gave_up} given up"
+    )
     return 0 if report.ok else 1
 
 
@@ -241,21 +249,34 @@ def _title(alert: Alert, tz: ZoneInfo) -> str:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from alertd.model import utc
+    from alertd.status import held_text
+    from alertd.store.silences import held_until
 
     cfg, store = _config_and_store(args, must_exist=True)
+    now = datetime.now(UTC)
     with store:
-        attempts = store.outbox.log(failed_only=args.failed, limit=args.limit)
-    if args.json:
-        for a in attempts:
-            print(json.dumps({**a, "at": utc(float(str(a["at"]))).isoformat(), "ok": bool(a["ok"])}))
-        return 0
-    if not attempts:
-        print("no failed delivery attempts" if args.failed else "no delivery attempts yet")
-    for a in attempts:
-        when = utc(float(str(a["at"]))).astimezone(cfg.tz).isoformat(timespec="seconds")
-        result = "ok" if a["ok"] else f"FAILED: {a['error']}"
-        print(f"{when}  {a['channel']} {a['url']}  attempt {a['attempt']} ({a['state']})  {result}  {a['alert']}")
+        logged = store.outbox.history(args.limit, failed=args.failed)
+        silences = store.silences.active(now)
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(cfg.tz).isoformat(timespec="seconds") if moment else None
+
+    if not logged and not args.json:
+        print("no delivery has had a failed attempt" if args.failed else "no deliveries yet")
+    for d in logged:
+        until = held_until(silences, d.rule, d.series, now) if d.state == "silenced" else None
+        if args.json:
+            print(json.dumps({**d.as_json(cfg.tz), "silenced_until": local(until)}))
+            continue
+        state = {
+            "retrying": f"retrying at {local(d.next_attempt)}",
+            "given_up": "given up",
+            "silenced": f"silenced {held_text(local(until))}",
+            "dropped": "dropped (its silence ended after the alert stopped firing)",
+        }.get(d.state, d.state)
+        print(f"delivery {d.id}  {d.channel} {d.url}  {state}  {d.alert}")
+        for n, a in enumerate(d.attempts, start=1):
+            print(f"  attempt {n} at {local(a.at)} {'sent' if a.ok else f'failed: {a.error}'}")
     return 0
 
 
@@ -263,24 +284,35 @@ def cmd_silence(args: argparse.Namespace) -> int:
     from alertd.config import parse_duration
 
     cfg, store = _config_and_store(args)
-    rules = [r.name for r in (*cfg.budgets, *cfg.anomalies)] + [f"source:{s.name}" for s in cfg.sources]
-    if args.rule not in rules:
-        store.close()
-        raise UsageError(f"unknown rule {args.rule!r}; rules: {', '.join(rules) or 'none'}")
-    now = datetime.now(UTC)
-    try:
-        until = _when(args.until, cfg.tz) if args.until else now + parse_duration(args.duration or "2h")
-    except ValueError as exc:
-        store.close()
-        raise UsageError(str(exc)) from None
-    if until <= now:
-        store.close()
-        raise UsageError("the silence would end before it starts")
-    with store:
+    with store:  # closed on a refusal too, with nothing stored
+        _refuse_silence_of_nothing(cfg, args.rule, args.series)
+        now = datetime.now(UTC)
+        try:
+            until = _when(args.until, cfg.tz) if args.until else now + parse_duration(args.duration or "2h")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if until <= now:
+            raise UsageError("the silence would end before it starts")
         silence_id = store.silences.add(args.rule, args.series, now, until, args.reason)
     what = f"{args.rule}{f' series {args.series}' if args.series else ''}"
     print(f"silence {silence_id}: {what} until {until.astimezone(cfg.tz).isoformat(timespec='minutes')}")
     return 0
+
+
+def _refuse_silence_of_nothing(cfg: configuration.Config, rule: str, series: str | None) -> None:
+    """A silence that could match no alert is refused rather than stored and muting nothing."""
+    budgets = [b.name for b in cfg.budgets]
+    anomalies = [a.name for a in cfg.anomalies]
+    rules = [*budgets, *anomalies, *(f"source:{s.name}" for s in cfg.sources)]
+    if rule not in rules:
+        raise UsageError(f"unknown rule {rule!r}; rules: {', '.join(rules) or 'none'}")
+    if series is None:
+        return
+    if rule not in anomalies:  # only anomaly alerts are about one series
+        kind = "budget" if rule in budgets else "source rule"
+        raise UsageError(f"{kind} {rule} has no series; --series is for anomaly rules")
+    if "/" not in series:
+        raise UsageError(f"--series is SOURCE/LINE_ITEM (* where grouped), not {series!r}")
 
 
 def cmd_silences(args: argparse.Namespace) -> int:
@@ -358,9 +390,11 @@ def _config_and_store(args: argparse.Namespace, *, must_exist: bool = False) -> 
     from alertd.store import Store, StoreError
 
     settings = _settings(args)
-    cfg = _load(args).config
+    loaded = _load(args)
+    cfg = loaded.config
     path = settings.database or cfg.database
     assert path is not None
+    configuration.check_database(loaded, Path(path), named_by="ALERTD_DATABASE" if settings.database else None)
     if must_exist and not Path(path).exists():
         raise Failed(f"no database at {path}: run `alertd backfill` first")
     try:
@@ -396,7 +430,8 @@ def _range(args: argparse.Namespace, tz: ZoneInfo, default_since: datetime, now:
     since = _when(args.since, tz) if args.since else default_since
     until = _when(args.until, tz) if args.until else now
     if until <= since:
-        raise UsageError(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})")
+        shown_until, shown_since = (t.astimezone(tz).isoformat(timespec="seconds") for t in (until, since))
+        raise UsageError(f"--until ({shown_until}) must be after --since ({shown_since})")
     return Window(since, until)
 
 
@@ -476,13 +511,22 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--since", help="YYYY-MM-DD or ISO 8601 (default: the first stored cost)")
     rp.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (default: the end of the stored costs)")
     rp.add_argument("--json", action="store_true", help="one JSON object per line per alert; the summary on stderr")
-    dl = verb("deliveries", cmd_deliveries, "the delivery log: every attempt, newest first (URLs masked)")
-    dl.add_argument("--failed", action="store_true", help="only failed attempts")
-    dl.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    dl.add_argument("--json", action="store_true", help="one JSON object per line")
+    dl = verb(
+        "deliveries",
+        cmd_deliveries,
+        "the delivery log, newest first: each delivery (one alert to one URL, masked) with its state now"
+        " (pending, retrying, sent, given up, silenced, dropped), then each attempt with its time and result",
+    )
+    dl.add_argument(
+        "--failed",
+        action="store_true",
+        help="only deliveries with at least one failed attempt, whatever their state now (a later success shows sent)",
+    )
+    dl.add_argument("--limit", type=int, default=50, help="at most this many deliveries (default 50)")
+    dl.add_argument("--json", action="store_true", help="one JSON object per delivery per line, attempts inside")
     si = verb("silence", cmd_silence, "mute a rule (or one series of it) for a while; alerts are recorded, not sent")
     si.add_argument("rule", metavar="RULE", help="a budget or anomaly rule, or source:NAME for blind spots")
-    si.add_argument("--series", metavar="KEY", help="one anomaly series: SOURCE/LINE_ITEM (* where grouped)")
+    si.add_argument("--series", metavar="KEY", help="one series of an anomaly rule: SOURCE/LINE_ITEM (* where grouped)")
     when = si.add_mutually_exclusive_group()
     when.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 2h, 3d (default 2h)")
     when.add_argument("--until", metavar="DATE", help="YYYY-MM-DD or ISO 8601")

@@ -31,6 +31,7 @@ ANOMALY_CURSOR = "anomalies"
 class Evaluation:
     statuses: list[BudgetStatus] = field(default_factory=list)  # of the budgets evaluated
     new: list[Alert] = field(default_factory=list)
+    held: dict[str, datetime] = field(default_factory=dict)  # of `new`, silenced: alert key → until
 
 
 def evaluate(config: Config, store: Store, now: datetime, *, everything: bool = False) -> Evaluation:
@@ -47,7 +48,7 @@ def evaluate(config: Config, store: Store, now: datetime, *, everything: bool = 
     states = store.budget_states.all()
     taken_in = [states[b.name].change_id if b.name in states else 0 for b in config.budgets]
     store.rollup.prune(min([newest, *taken_in]))
-    return Evaluation(statuses, enqueue.new)
+    return Evaluation(statuses, enqueue.new, enqueue.held)
 
 
 __all__ = ["Deliveries", "Evaluation", "deliver", "evaluate"]

@@ -59,11 +59,9 @@ def run_cycle(
     `everything`: evaluate every budget, not only those that may have news."""
     report = CycleReport(polled=ingest.poll(config, store, names, now))
     for outcome in report.polled:
-        if outcome.error:
-            log.error("poll %s failed: %s", outcome.source, outcome.error)
-        elif outcome.skipped:
+        if outcome.skipped:
             log.info("poll %s skipped: %s", outcome.source, outcome.skipped)
-        else:
+        elif not outcome.error:  # a failure is logged where it happens, with its window and traceback
             log.info("poll %s: %d rows, %d new or revised", outcome.source, outcome.rows, outcome.changed)
     if any(not o.skipped for o in report.polled) or not names:
         report.evaluation = cycle.evaluate(config, store, now, everything=everything)

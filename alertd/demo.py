@@ -18,6 +18,7 @@ from alertd import config as configuration
 from alertd.daemon import run_cycle
 from alertd.evaluate.budgets import statuses
 from alertd.money import format_money
+from alertd.percent import rounded_percent
 from alertd.redact import register
 from alertd.rules.periods import FORECAST_HISTORY, period_bounds
 from alertd.simulate.northflank import FakeNorthflank
@@ -84,7 +85,7 @@ def run() -> int:
         projected = f", forecast {format_money(forecast.projected, 'USD')}" if forecast else ""
         print(
             f"  {status.rule}: {format_money(status.spent, 'USD')} of {format_money(status.amount, 'USD')}"
-            f" ({status.percent:.1f}%){projected}"
+            f" ({rounded_percent(status.spent, status.amount)}%){projected}"
         )
     second_new = len(second.evaluation.new) if second.evaluation else 0
     print(f"  first check: {len(first.evaluation.new)} alerts, {first.deliveries.sent} delivered to console://")

@@ -13,9 +13,11 @@ from alertd import lifecycle
 from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
 from alertd.model import FetchResult, Window, utc
 from alertd.redact import redact
+from alertd.rules.completeness import reporting_of
 from alertd.rules.periods import history_start
 from alertd.sources import Source, SourceError, build
 from alertd.sources.csvfile import CsvFeed
+from alertd.sources.values import iso_utc
 from alertd.store import Store
 
 if TYPE_CHECKING:
@@ -75,15 +77,16 @@ def backfill(
     for name in names:
         rows = changed = fetches = 0
         clock = time.monotonic()
+        whole_file = kind == "poll" and isinstance(config.source(name), CsvSource)  # see `poll_window`
         try:
             source = build(config, name, retry)
         except Exception as exc:  # a config the checks let through (say, a URL httpx refuses)
             error = _unexpected(name, exc)
-            log.error("%s %s failed: %s", kind, name, error, exc_info=exc)
-            store.record_failure(name, kind, window, time.time(), error)
+            _failed(store, name, kind, None if whole_file else window, time.time(), error, exc)
             outcomes.append(Outcome(name, error=error))
             continue
         error = None
+        reporting = reporting_of(config.source(name).provider)
         try:
             for chunk in window.split(int(source.backfill_chunk.total_seconds())):
                 started = time.time()
@@ -95,10 +98,9 @@ def backfill(
                 except Exception as exc:  # a poll is sealed: whatever a provider sends fails this source only
                     error, bug = _unexpected(name, exc), exc
                 if error is not None:
-                    store.record_failure(name, kind, chunk, started, error)
-                    log.error("%s %s %s..%s failed: %s", kind, name, chunk.start, chunk.end, error, exc_info=bug)
+                    _failed(store, name, kind, None if whole_file else chunk, started, error, bug)
                     break
-                written = store.record_fetch(name, kind, chunk, started, result)
+                written = store.record_fetch(name, kind, chunk, started, result, reporting)
                 del result  # a CSV file's rows: not held while the next source is read
                 rows, changed, fetches = rows + written.rows, changed + written.changed, fetches + 1
                 if advance:
@@ -107,6 +109,16 @@ def backfill(
             source.close()
         outcomes.append(Outcome(name, rows, changed, fetches, error, seconds=time.monotonic() - clock))
     return outcomes
+
+
+def _failed(
+    store: Store, name: str, kind: str, window: Window | None, started: float, error: str, bug: Exception | None
+) -> None:
+    """A failed fetch's one log line (with an unexpected error's traceback) and its fetch-log row,
+    both with the window it asked for: none when it read a whole CSV file."""
+    asked = "whole file" if window is None else f"{iso_utc(window.start_ts)}..{iso_utc(window.end_ts)}"
+    log.error("%s %s failed: %s (%s)", kind, name, error, asked, exc_info=bug)
+    store.record_failure(name, kind, window, started, error)
 
 
 def _unexpected(name: str, exc: Exception) -> str:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 
 from alertd.redact import RedactingFilter
 
@@ -20,7 +21,8 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
             {
-                "time": self.formatTime(record),
+                # ISO 8601 in UTC, to the millisecond: what log collectors parse without being told the zone
+                "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname.lower(),
                 "msg": record.getMessage(),
                 **({"exception": record.exc_text} if record.exc_text else {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -109,6 +110,34 @@ class Forecast:
     projected: int  # micro-units: expected spend at the end of the period
     run_out: datetime | None  # when spend is expected to reach the amount, if in this period
     method: str  # "seasonal" (hour-of-day / day-of-week shape) or "run-rate" (too little history)
+    history_hours: int = 0  # hours of history the shape was learnt from
+    horizon: datetime | None = None  # where the projection starts: the data complete through then
+
+
+@dataclass(frozen=True, slots=True)
+class Lagging:
+    """A source a budget counts whose data falls short: blind (its latest fetch failed, or none
+    succeeded) when a threshold alert is computed, or not complete through a period's end."""
+
+    source: str
+    through: datetime | None  # complete through; None: it never fetched successfully
+    blind: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stated:
+    """What a sent period summary said (kept in its alert's facts)."""
+
+    total: int  # micro-units
+    by_source: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """What a period's summary stated, when data arriving later changed its total."""
+
+    stated: int  # micro-units
+    late: tuple[str, ...]  # the sources whose totals changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +157,14 @@ class BudgetStatus:
     contributors: tuple[Contributor, ...]  # largest share of spend first
     drivers: tuple[Contributor, ...]  # largest increase against the previous period first
     daily: tuple[int, ...]  # spend per local day of the period so far, for a sparkline
+    # What `previous_spent` is compared with: the period up to each source's complete-through
+    # instant (None: as much as `spent`), the previous period up to the same offsets.
+    compared_spent: int | None = None
+    previous_start: datetime | None = None
+    previous_known: bool = True  # False: no data at all for the previous period
+    lagging: tuple[Lagging, ...] = ()
+    by_source: tuple[tuple[str, int], ...] = ()  # spent per source, for a summary to state
+    revised: Revision | None = None  # a summary's correction
 
     @property
     def percent(self) -> Decimal:
@@ -137,6 +174,13 @@ class BudgetStatus:
 def series_key(source: str | None, line_item: str | None) -> str:
     """How a series is named in state and silences: `source/line_item`, `*` where grouped away."""
     return f"{source or '*'}/{line_item or '*'}"
+
+
+def facts_series(facts: dict[str, object]) -> str | None:
+    """The series an alert's stored facts are about, as silences name it; None for a budget, a source
+    or a digest of several series."""
+    series = facts.get("series")
+    return series_key(series.get("source"), series.get("line_item")) if isinstance(series, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +206,6 @@ class AnomalyStatus:
     @property
     def deviation(self) -> int:
         return self.value - self.expected
-
-    @property
-    def percent(self) -> Decimal | None:
-        return Decimal(self.deviation * 100) / Decimal(self.expected) if self.expected else None
 
 
 @dataclass(frozen=True, slots=True)

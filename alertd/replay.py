@@ -17,7 +17,7 @@ from alertd.config import Budget, Config
 from alertd.evaluate.anomalies import replay_rules
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
-from alertd.rules.budget import selects, status_of, windows
+from alertd.rules.budget import Coverage, selects, status_of, windows
 from alertd.rules.periods import budget_history_start, period_bounds
 from alertd.store import Store
 from alertd.store.rollup import local_day
@@ -135,7 +135,8 @@ class _Replayer:
         if forecasting:
             self.last_forecast = hour
         w = windows(budget, now, tz)
-        status = status_of(budget, w, self.timeline.spend(w), tz, self.config.currency)
+        coverage = Coverage(self.timeline.through)  # what has arrived is complete
+        status = status_of(budget, w, self.timeline.spend(w), tz, self.config.currency, coverage)
         for alert in decide(budget, status, self.log, now):
             self.log.append(Sent(alert.kind, alert.threshold or Decimal(0), alert.repeat, now))
             self._read_log()
@@ -146,10 +147,10 @@ def forecast_due(
     budget: Budget, start: int, end: int, now: int, percent: Decimal, log: Sequence[Sent], last: int | None
 ) -> bool:
     """Whether the replay re-checks the forecast at `now` in the period [start, end) (unix seconds):
-    a forecast threshold can still fire in this period (above actual spend, not alerted yet; after
-    the first tenth, as `decide` requires), and the last check is a 30th of the period (6 h to a
-    day) ago."""
-    if not budget.forecast or 10 * (now - start) < end - start:
+    a forecast threshold can still fire in this period (above actual spend, not alerted yet; from
+    its first hour: `decide` judges whether the projection is settled), and the last check is a
+    30th of the period (6 h to a day) ago."""
+    if not budget.forecast or now - start < HOUR:
         return False
     alerted = max((s.threshold for s in log if s.kind == "forecast"), default=Decimal(0))
     if not any(f > percent and f > alerted for f in budget.forecast):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from alertd.model import utc
 from alertd.money import decimal_string, format_money
 from alertd.store import Store
 
@@ -88,4 +89,6 @@ def build_report(
     if [c for c in found if c != currency]:
         raise ReportError(f"stored costs are in {', '.join(sorted(found))}; the config's currency is {currency}")
     rows = sorted((k, a) for k, a in sums.items())
-    return Report(currency, since.astimezone(tz), until.astimezone(tz), keys, rows, total)
+    # the whole seconds summed: `until` is often now, whose microseconds no reader wants
+    since, until = (utc(t).astimezone(tz) for t in (start, end))
+    return Report(currency, since, until, keys, rows, total)

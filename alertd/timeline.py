@@ -16,7 +16,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from alertd.rules.budget import HOUR, Series, Spend, Windows, hour_shares
+from alertd.rules.budget import (
+    HOUR,
+    Series,
+    Spend,
+    Windows,
+    compare_point,
+    horizon,
+    horizon_cut,
+    hour_shares,
+    previous_point,
+)
 from alertd.store.rollup import local_day
 
 Row = tuple[str, str, int, int, int]  # source, line_item, bucket_start, bucket_seconds, amount
@@ -83,6 +93,9 @@ class Timeline:
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self.newest = 0  # end of the newest arrived bucket
+        # Per source, the end of its newest arrived bucket: its data is complete through then
+        # (the ledger's, shared by every timeline).
+        self.through: dict[str, int] = {}
         self.series: dict[Series, _Buckets] = {}  # the ledger's, for the series this one counts
         self.days = _Dense()  # by local day of the bucket's start
         self.hours = _Dense()  # by unix hour, long buckets spread (`hour_shares`)
@@ -104,20 +117,27 @@ class Timeline:
     def spend(self, w: Windows) -> Spend:
         """The spend at `w.now` (every bucket ended by then has arrived, no later one)."""
         start, now = int(w.start.timestamp()), int(w.now.timestamp())
-        previous, point = int(w.previous.timestamp()), int(w.previous_point.timestamp())
-        current, before = {}, {}
+        previous = int(w.previous.timestamp())
+        current, compared, before = {}, {}, {}
         for s, buckets in self.series.items():
+            point = compare_point(w, self.through.get(s[0]))
             if (spent := buckets.between(start, now)) is not None:
                 current[s] = spent
-            if (spent := buckets.between(previous, point)) is not None:
+            if (spent := buckets.between(start, point)) is not None:
+                compared[s] = spent
+            if (spent := buckets.between(previous, previous_point(w, point))) is not None:
                 before[s] = spent
+        # Whether the previous period has data: a local day of it summing to anything but zero.
+        known = any(self.days.window(local_day(previous, self.tz), local_day(start, self.tz)))
         daily = self.days.window(local_day(start, self.tz), local_day(now, self.tz) + 1)
         first = w.hourly_since
         if self.newest <= first:
-            return Spend(current, before, daily, [], first)
+            return Spend(current, compared, before, known, daily, [], first)
         last = min(self.newest, -(-now // HOUR) * HOUR)
         hourly = self.hours.window(first // HOUR, -(-last // HOUR))
-        return Spend(current, before, daily, hourly, last)
+        sources = {s for s, _ in self.series if self.through.get(s, 0) > first}
+        hourly, last, after = horizon_cut(hourly, first, last, horizon(sources, self.through), start)
+        return Spend(current, compared, before, known, daily, hourly, last, after)
 
 
 class Ledger:
@@ -128,6 +148,10 @@ class Ledger:
         self.counting = counting  # series → the timelines selecting it
         self.buckets: dict[Series, _Buckets] = {}
         self._days: dict[int, int] = {}  # bucket start hour → local day
+        self.through: dict[str, int] = {}  # per source, the end of its newest arrived bucket
+        for timelines in counting.values():
+            for timeline in timelines:
+                timeline.through = self.through
 
     def arrive(self, rows: Iterable[Row]) -> None:
         """Buckets at their end (in the order of their ends). A timeline counts the hourly ones
@@ -142,6 +166,8 @@ class Ledger:
                 for timeline in self.counting[series]:
                     timeline.series[series] = buckets
             buckets.add(start, amount)
+            if start + seconds > self.through.get(source, 0):
+                self.through[source] = start + seconds
             hourly = seconds == HOUR and start % HOUR == 0
             for timeline in self.counting[series]:
                 if hourly:

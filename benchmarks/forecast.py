@@ -5,7 +5,8 @@ Run by hand:  /work/venv/bin/python benchmarks/forecast.py [--seeds 3] [--months
 Seeded synthetic hourly spend (micro-units) with daily and weekly seasonality in Berlin local
 time, several shapes, each with occasional one-hour spikes (about two a month, 10–40× an
 hour). For every calendar month (in UTC and in Europe/Berlin) it projects the month's final
-spend at 25%, 50% and 75% of the month, from the history before that point (up to 5 weeks
+spend at 3%, 10%, 25%, 50% and 75% of the month (a forecast alert may fire from the first
+hour when a week of history is there, so the early points matter), from the history before that point (up to 5 weeks
 before the month began), with `project` and with spent / elapsed × length, and prints the MAPE
 of each against the actual final spend, per checkpoint and overall, and the mean time per
 projection (plus one year-long period, for the 8,760-hour worst case).
@@ -31,7 +32,7 @@ from alertd.rules.periods import period_bounds
 HOUR = 3600
 BERLIN = ZoneInfo("Europe/Berlin")
 ZONES = {"UTC": ZoneInfo("UTC"), "Berlin": BERLIN}
-CHECKPOINTS = (0.25, 0.5, 0.75)
+CHECKPOINTS = (0.03, 0.1, 0.25, 0.5, 0.75)  # 3 % and 10 %: where a week of history lets a forecast alert
 HISTORY = timedelta(weeks=5)
 START = datetime(2024, 10, 1, tzinfo=UTC)
 BASE = 1_000_000  # $1 an hour at shape 1.0
@@ -161,8 +162,8 @@ def main() -> None:
 
     print(
         f"alertd forecast benchmark — python {platform.python_version()}, os.cpu_count()={os.cpu_count()}, "
-        f"{args.seeds} seeds × {len(SHAPES)} shapes × {args.months} months × UTC/Berlin × 3 checkpoints "
-        f"= {len(times)} projections"
+        f"{args.seeds} seeds × {len(SHAPES)} shapes × {args.months} months × UTC/Berlin"
+        f" × {len(CHECKPOINTS)} checkpoints = {len(times)} projections"
     )
     print()
     print("MAPE of the projected month total against the actual (%)")

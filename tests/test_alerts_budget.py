@@ -91,9 +91,25 @@ def test_a_forecast_is_worth_projecting_only_where_it_may_fire(spent, forecast, 
     assert forecast_may_fire(budget(forecast=forecast), status(spent), already) is expected
 
 
-def test_no_forecast_is_worth_projecting_in_the_first_tenth_of_a_period() -> None:
-    early = replace(status("300"), now=START + timedelta(days=2))
-    assert not forecast_may_fire(budget(forecast=[100]), early, [])
+@pytest.mark.parametrize(
+    ("into", "history", "horizon", "expected"),
+    [
+        (timedelta(days=2), None, None, True),  # not projected yet: worth projecting to see its history
+        (timedelta(minutes=30), None, None, False),  # not a complete hour of the period yet
+        (timedelta(days=2), 24, timedelta(days=2), False),  # a day of history: wait for a tenth
+        (timedelta(days=2), 167, timedelta(days=2), False),
+        (timedelta(days=2), 168, timedelta(days=2), True),  # a week of shape: from the first complete hour
+        (timedelta(hours=1), 8760, timedelta(hours=1), True),
+        (timedelta(hours=5), 8760, timedelta(0), False),  # no complete hour of this period's data yet
+        (timedelta(days=3, hours=1), 24, timedelta(days=3), True),  # past the first tenth
+    ],
+)
+def test_forecast_settles_from_the_first_hour_with_a_week_of_history(
+    into: timedelta, history: int | None, horizon: timedelta | None, expected: bool
+) -> None:
+    forecast = None if history is None else Forecast(1500 * 10**6, None, "seasonal", history, START + horizon)
+    early = replace(status("300"), now=START + into, forecast=forecast)
+    assert forecast_may_fire(budget(forecast=[100]), early, []) is expected
 
 
 @given(

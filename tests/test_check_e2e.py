@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -167,6 +169,8 @@ def test_status_shows_sources_budgets_and_alerts(write) -> None:
     assert source["name"] == "nf" and source["last_success"] and source["last_error"] is None
     (budget,) = data["budgets"]
     assert Decimal(budget["spent"]) == spent and budget["percent"].startswith("60.")
+    exact = Decimal(budget["spent"]) * 100 / Decimal(budget["amount"])
+    assert budget["percent"] == str(exact.quantize(Decimal("0.1"), ROUND_HALF_UP))  # a string, half-up
     assert budget["projected"] is not None
     assert [a["threshold"] for a in data["alerts"]] == ["50"]
 
@@ -188,6 +192,11 @@ def test_demo_runs_the_pipeline_and_leaves_nothing_behind(tmp_path: Path) -> Non
         assert "forecast to cross" not in out and "no forecast alert now" in out
     assert "monthly-reserve: crossed" not in out
     assert "second check: 0 alerts" in out
+    # Alert and summary round alike: the same spend never reads 84.9% in one and 85.0% in the other.
+    alerts, _, summary = out.partition("\nSummary\n")
+    said = set(re.findall(r"(\$[\d,.]+ of \$[\d,.]+) \(([\d.]+%)\)", alerts))
+    both = [s for s in re.findall(r"(\$[\d,.]+ of \$[\d,.]+) \(([\d.]+%)\)", summary) if s[0] in dict(said)]
+    assert both and all(s in said for s in both) and len(said) == len(dict(said))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -251,3 +260,32 @@ def test_a_closed_period_is_summed_up_once(write) -> None:
         assert run_cli("check", "-c", str(rules)).returncode == 0
     (post,) = hook.posts  # yesterday closed: one summary, once
     assert " closed at $" in post["title"] and "of $100,000.00" in post["title"]
+
+
+def test_failed_csv_poll_logged_once_without_1970_window(write, tmp_path: Path) -> None:
+    with FakeNorthflank(recent_usage(days=2), token=NF_TOKEN) as api:
+        rules = write(
+            "rules.yaml",
+            f"""
+            database: costs.db
+            sources:
+              - {{name: feed, provider: csv, path: missing.csv}}
+              - {{name: nf, provider: northflank, token: wrong-token-31, base_url: "{api.url}"}}
+            """,
+        )
+        result = run_cli("check", "-c", str(rules), "--log-format", "json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    failed = [m for m in (json.loads(line)["msg"] for line in result.stderr.splitlines()) if "failed" in m]
+    assert len(failed) == 2, failed  # once per source
+    feed, nf = sorted(failed)
+    assert feed == f"poll feed failed: {tmp_path / 'missing.csv'}: cannot read: No such file or directory (whole file)"
+    assert "1970" not in result.stderr
+    # An API source's line says the window it asked for: hours, ending with the current one.
+    match = re.fullmatch(r"poll nf failed: nf: HTTP 401.* \((\S+Z)\.\.(\S+Z)\)", nf)
+    assert match, nf
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in match.groups())
+    assert start.year >= 2000 and timedelta(0) < end - datetime.now(UTC) <= timedelta(hours=1)
+    windows = dict(
+        sqlite3.connect(tmp_path / "costs.db").execute("SELECT source, window_end IS NULL FROM fetches").fetchall()
+    )
+    assert windows == {"feed": 1, "nf": 0}  # a whole-file read is recorded without a window, as it is logged

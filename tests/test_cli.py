@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import json
+import os
+import pwd
+import re
 import sqlite3
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -105,3 +111,81 @@ def test_validate_accepts_alertds_own_console_scheme_and_refuses_a_mistyped_one(
     result = run_cli("validate", "-c", str(rules))
     assert result.returncode == 2 and "channels.t: Apprise cannot use this URL" in result.stderr
     assert "T1secret" not in result.stderr
+
+
+def test_deliveries_one_state_per_attempt(write) -> None:
+    """A delivery that failed once and then went out: one current state per delivery, one result per
+    attempt, each at its own time in the configured zone, without microseconds."""
+    from tests.receivers import Webhook
+    from tests.test_silences import one_csv_budget
+
+    stamp = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30)"  # Asia/Kolkata, whole seconds
+    with Webhook() as hook:
+        hook.fail_next = 1
+        rules = one_csv_budget(write, hook.url, tz="Asia/Kolkata")
+        assert run_cli("check", "-c", str(rules)).returncode == 1
+        retrying = run_cli("deliveries", "-c", str(rules)).stdout.splitlines()
+        assert re.fullmatch(rf"delivery 1  ops \S+  retrying at {stamp}  \[alertd\] cloud: .+", retrying[0])
+        assert re.fullmatch(rf"  attempt 1 at {stamp} failed: .+", retrying[1]) and len(retrying) == 2
+        status = run_cli("status", "-c", str(rules)).stdout
+        assert "Deliveries failing:" in status and "retrying at" in status and "after 1 attempt(s)" in status
+
+        time.sleep(6)  # the first retry is due within 5 s
+        assert run_cli("check", "-c", str(rules)).returncode == 0
+        assert len(hook.posts) == 1
+        for args in ((), ("--failed",)):  # --failed: a delivery with a failed attempt, even one sent since
+            out = run_cli("deliveries", "-c", str(rules), *args).stdout
+            head, first, second = out.splitlines()
+            assert re.fullmatch(r"delivery 1  ops \S+  sent  \[alertd\] cloud: .+", head), out
+            failed_at = re.fullmatch(rf"  attempt 1 at {stamp} failed: (.+)", first)
+            sent_at = re.fullmatch(rf"  attempt 2 at {stamp} sent", second)
+            assert failed_at and sent_at, out
+            assert datetime.fromisoformat(failed_at[1]) < datetime.fromisoformat(sent_at[1])
+            assert "FAILED" not in out and "/hook" not in out  # the URL's path is masked
+        (logged,) = map(json.loads, run_cli("deliveries", "-c", str(rules), "--json").stdout.splitlines())
+        assert logged["state"] == "sent" and [a["result"] for a in logged["attempts"]] == ["failed", "sent"]
+        assert "Deliveries failing" not in run_cli("status", "-c", str(rules)).stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_database_in_a_readonly_directory_says_permission(write, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o555)
+    rules = write("rules.yaml", "database: state/alertd.db\n")
+    try:
+        result = run_cli("check", "-c", str(rules))
+    finally:
+        state.chmod(0o755)
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    assert result.returncode == 1 and "Traceback" not in result.stderr  # the database failed, as a lock would
+    assert result.stderr.strip() == (
+        f"alertd: cannot open database {state}/alertd.db: permission denied"
+        f" (the directory {state} is not writable by user {user})"
+    )
+
+
+def test_report_text_has_no_microseconds(write) -> None:
+    rules = write(
+        "rules.yaml",
+        """
+        timezone: Europe/Berlin
+        database: costs.db
+        sources:
+          - {name: aws, provider: csv, path: feed.csv}
+        channels:
+          ops: console://
+        budgets:
+          - {name: cloud, amount: 100, period: month, sources: [aws], notify: [ops]}
+        """,
+    )
+    write("feed.csv", "timestamp,line_item,amount\n2026-11-01T00:00:00Z,ec2,1\n")
+    assert run_cli("check", "-c", str(rules)).returncode == 0
+    outputs = [run_cli(*command, "-c", str(rules)) for command in (["report"], ["status"])]
+    as_json = [run_cli(*command, "-c", str(rules), "--json") for command in (["report"], ["status"])]
+    for result in outputs + as_json:
+        assert result.returncode == 0, result.stderr
+        assert not re.search(r"\d\d:\d\d:\d\d\.\d", result.stdout), result.stdout  # seconds at most
+    title = outputs[0].stdout.splitlines()[0]  # the range, to the second, in the configured zone
+    assert re.fullmatch(r"Spend \S+:\d\d[+-]0[12]:00 \.\. \S+:\d\d[+-]0[12]:00 \(USD\)", title), title
+    until = datetime.fromisoformat(json.loads(as_json[0].stdout)["until"])
+    assert until.microsecond == 0 and until.utcoffset() is not None

@@ -192,6 +192,28 @@ def test_database_default_follows_systemd_state_directory(write) -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["check", "report", "status", "backfill"])
+def test_database_in_missing_directory_is_config_error(write, tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "no" / "such"
+    rules = write("rules.yaml", f"timezone: UTC\ndatabase: {missing}/alertd.db\n")
+    result = run_cli(command, "-c", str(rules))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"{rules}:2:11: database: the directory {missing} does not exist; alertd creates the database file,"
+        " not its directory"
+    )
+    assert not (tmp_path / "no").exists()
+    assert run_cli("validate", "-c", str(rules)).returncode == 0  # the host's business: validate may run in CI
+
+
+def test_alertd_database_in_missing_directory_is_named_by_the_variable(write, tmp_path: Path) -> None:
+    rules = write("rules.yaml", "database: costs.db\n")
+    result = run_cli("check", "-c", str(rules), env={"ALERTD_DATABASE": str(tmp_path / "no" / "a.db")})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"ALERTD_DATABASE: the directory {tmp_path / 'no'} does not exist;")
+    assert not (tmp_path / "no").exists() and not (tmp_path / "costs.db").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("30s", 30), ("15m", 900), ("1h", 3600), ("2d", 172800), ("1h30m", 5400), ("1w", 604800)],

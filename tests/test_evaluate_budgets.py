@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from alertd.config import Config
 from alertd.config.models import Metrics
 from alertd.cycle import evaluate
-from alertd.evaluate.budgets import statuses
+from alertd.evaluate.budgets import coverage_of, statuses
 from alertd.model import CostRecord, FetchResult, Window, utc
 from alertd.rules.budget import budget_status
 from alertd.store import Store
@@ -68,7 +68,8 @@ def history(rng: random.Random, hours: int) -> list[CostRecord]:
 def write(store: Store, rows: list[CostRecord], complete: bool) -> None:
     for source in sorted({r.source for r in rows}):
         mine = [r for r in rows if r.source == source]
-        window = Window(utc(min(r.bucket_start for r in mine)), utc(max(r.bucket_start for r in mine) + DAY))
+        # From the start, as polls reach back to the end of the last one: no gap holds completeness back.
+        window = Window(utc(START), utc(max(r.bucket_start for r in mine) + DAY))
         store.record_fetch(source, "poll", window, 0, FetchResult(mine, complete))
 
 
@@ -95,10 +96,17 @@ def test_sums_from_the_store_equal_sums_of_the_rows(
     with Store(tmp_path_factory.mktemp("db") / "a.db", cfg.tz) as store:
         write(store, rows, complete=False)
         write(store, revised, complete=False)
+        # Each source complete through some instant (a lagging day, a blind stretch, past now), or never.
+        for source in ("nf", "fr", "csv"):
+            through = START + at - rng.randint(-3 * H, 50 * H)
+            store.conn.execute("DELETE FROM completeness WHERE source = ?", (source,))
+            if rng.random() < 0.8:
+                store.conn.execute("INSERT INTO completeness VALUES (?, ?, 0)", (source, through))
+        coverage = coverage_of(cfg, store)
         got = statuses(cfg, store, now)
     stored = final(rows + revised)
     for budget, status in got:
-        assert status == budget_status(budget, stored, now, cfg.tz, cfg.currency), budget.name
+        assert status == budget_status(budget, stored, now, cfg.tz, cfg.currency, coverage), budget.name
 
 
 def test_a_store_opened_in_another_zone_rebuilds_its_days(tmp_path: Path) -> None:
@@ -109,7 +117,8 @@ def test_a_store_opened_in_another_zone_rebuilds_its_days(tmp_path: Path) -> Non
         write(store, rows, complete=False)
     with Store(tmp_path / "a.db", cfg.tz) as store:
         ((budget, status),) = statuses(cfg, store, now)
-    assert status == budget_status(budget, rows, now, cfg.tz, cfg.currency)
+        coverage = coverage_of(cfg, store)
+    assert status == budget_status(budget, rows, now, cfg.tz, cfg.currency, coverage)
 
 
 def alert_keys(store: Store) -> list[str]:
@@ -158,8 +167,9 @@ def test_deciding_what_may_have_news_sends_what_deciding_everything_sends(tmp_pa
         evaluate(cfg, lazy, now)
         evaluate(metered, eager, now, everything=True)
         assert alert_texts(lazy) == alert_texts(eager), utc(t)
+    coverage = coverage_of(cfg, lazy)
     for budget, status in statuses(cfg, lazy, now):
-        assert status == budget_status(budget, final(written), now, cfg.tz, cfg.currency)
+        assert status == budget_status(budget, final(written), now, cfg.tz, cfg.currency, coverage)
     assert len(alert_keys(lazy)) > 5  # the sequence did cross thresholds
     assert any("/forecast/" in key for key in alert_keys(lazy))  # and forecast some
     lazy.close()

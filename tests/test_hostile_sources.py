@@ -28,7 +28,7 @@ from alertd.sources.csvfile import CsvError, read_costs
 from alertd.sources.friendli import cost_records
 from alertd.sources.http import RetryPolicy, decode
 from alertd.sources.northflank import usage_records
-from alertd.sources.values import MAX_AMOUNT
+from alertd.sources.values import MAX_AMOUNT, iso_utc
 from alertd.store import Store
 from tests.conftest import run_cli
 from tests.receivers import Webhook
@@ -289,7 +289,9 @@ def test_a_trickling_answer_ends_at_the_sources_timeout(nf, endless: bool) -> No
     assert time.monotonic() - started < 1.8  # timeout: 1s, for connect, headers and body together
 
 
-def test_a_bug_in_one_sources_poll_fails_that_source_and_the_next_is_polled(tmp_path, store) -> None:
+def test_a_bug_in_one_sources_poll_fails_that_source_and_the_next_is_polled(
+    tmp_path, store, caplog: pytest.LogCaptureFixture
+) -> None:
     """A base_url httpx refuses is a failure of that source only (validate refuses it now; here
     it is slipped past the checks, standing for any bug met inside one source's poll)."""
     feed = tmp_path / "feed.csv"
@@ -309,6 +311,9 @@ def test_a_bug_in_one_sources_poll_fails_that_source_and_the_next_is_polled(tmp_
     assert good.error is None and good.rows == 1
     logged = store.last_fetch("nf")
     assert logged is not None and logged.status == "error"
+    (line,) = [r for r in caplog.records if r.levelname == "ERROR"]  # logged once, with its traceback and window
+    assert line.exc_info is not None and line.getMessage().startswith(f"poll nf failed: {bad.error} (")
+    assert logged.window_end is not None and line.getMessage().endswith(f"{iso_utc(logged.window_end)})")
 
 
 def test_check_delivers_a_good_sources_alert_while_another_is_poisoned(write) -> None:

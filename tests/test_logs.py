@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,3 +70,14 @@ def test_at_debug_apprise_says_all_it_says_scrubbed(capsys: pytest.CaptureFixtur
     logging.getLogger("apprise").debug("Loaded JSON URL: json://u:****@127.0.0.1/h/T...N?method=POST")
     logging.getLogger("urllib3").debug('http://127.0.0.1:80 "POST /h/T0K3N HTTP/1.1" 200 0')  # below its level
     assert capsys.readouterr().err.endswith(" DEBUG Loaded JSON URL: json://***:***@***/***/***?method=***\n")
+
+
+def test_json_log_time_is_iso8601_with_offset(capsys: pytest.CaptureFixture[str], restore_logging) -> None:
+    logs.configure("info", "json")
+    before = datetime.now(UTC)
+    logging.getLogger("alertd").info("hello")
+    raw = json.loads(capsys.readouterr().err)["time"]
+    at = datetime.fromisoformat(raw)
+    assert at.tzinfo is not None and at.utcoffset() == timedelta(0) and raw.endswith("+00:00")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", raw)  # milliseconds, no more
+    assert before - timedelta(seconds=1) <= at <= datetime.now(UTC)

@@ -101,8 +101,8 @@ def test_plain_text_reads_as_a_whole() -> None:
         "\n"
         "Top spend:\n"
         "  northflank / paas cpu                  $800.00  49.9%\n"
-        "  friendli / llama-3 output tokens cost  $512.40  31.9%\n"
-        "  friendli / <script>alert(1)</script>   $289.60  18.0%\n"
+        "  friendli / llama-3 output tokens cost  $512.40  32.0%\n"
+        "  friendli / <script>alert(1)</script>   $289.60  18.1%\n"
         "\n"
         "Change vs last period:\n"
         "  friendli / llama-3 output tokens cost  +$312.40\n"
@@ -139,7 +139,7 @@ def test_severity_leads_every_format(severity: str) -> None:
     ("spent", "amount", "shown"),
     [
         (1_602 * M, 2_000 * M, "80.1%"),
-        (1_599_990_000, 2_000 * M, "79.9%"),  # 79.9995%: floored, never rounded up to a threshold
+        (1_599_990_000, 2_000 * M, "80.0%"),  # 79.9995%: rounded for display; the decision stays exact
         (2_000 * M, 2_000 * M, "100.0%"),
         (1 * M, 3 * M, "33.3%"),
         (0, 2_000 * M, "0.0%"),
@@ -151,6 +151,50 @@ def test_percent_of_budget(spent: int, amount: int, shown: str) -> None:
     assert f"({shown})" in message.text
     assert f"(**{shown}**)" in message.markdown
     assert f"(<strong>{shown}</strong>)" in message.html
+
+
+@pytest.mark.parametrize(
+    ("spent", "shown"),
+    [
+        (1_697 * M, "84.9%"),  # 84.85%: half-up (floor and half-even say 84.8)
+        (1_699 * M, "85.0%"),  # 84.95% (floor says 84.9)
+        (1_698_999_999, "84.9%"),  # 84.94999995%: not a half
+        (1_333_333_333, "66.7%"),  # 66.66666665% (floor says 66.6)
+    ],
+)
+def test_percent_rounds_half_up_not_floor(spent: int, shown: str) -> None:
+    # of $2,000: the spend and the forecast share one rounding
+    message = render(sample_alert(spent=spent, forecast=Forecast(spent, None, "seasonal")), BERLIN)
+    assert f"({shown}), vs" in message.text
+    assert f"at period end ({shown})" in message.text
+
+
+def top_spend(message: Message) -> list[tuple[str, str]]:
+    """(line item, share) per row of the plain text's "Top spend" table."""
+    table = message.text.split("Top spend:\n")[1].split("\n\n")[0]
+    return [(line.split("  ")[1].strip(), line.split()[-1]) for line in table.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("amounts", "spent", "shares"),
+    [
+        ((800 * M, 512_400_000, 289_600_000), 1_602 * M, ["49.9%", "32.0%", "18.1%"]),  # floored: 99.8
+        ((M, M, M), 3 * M, ["33.4%", "33.3%", "33.3%"]),  # each rounded: 99.9
+        (
+            (10 * M, 9 * M, 8 * M, 7 * M, 6 * M),
+            49 * M,  # $9 more past the top five: the "other line items" row is apportioned too
+            ["20.4%", "18.4%", "16.3%", "14.3%", "12.2%", "18.4%"],
+        ),
+        ((10 * M, -2 * M), 8 * M, ["125.0%", "-25.0%"]),  # a credit: each rounded on its own
+    ],
+)
+def test_shares_add_up_to_100(amounts: tuple[int, ...], spent: int, shares: list[str]) -> None:
+    items = tuple(Contributor("src", f"item-{i}", a, 0) for i, a in enumerate(amounts))
+    rows = top_spend(render(sample_alert(spent=spent, contributors=items), BERLIN))
+    assert [share for _, share in rows] == shares
+    assert (rows[-1][0] == "other line items") == (len(rows) > len(amounts))
+    if min(amounts) >= 0:
+        assert sum(Decimal(share.rstrip("%")) for share in shares) == 100
 
 
 @pytest.mark.parametrize(
@@ -359,6 +403,18 @@ def test_anomaly_message_says_what_how_big_and_what_drove_it() -> None:
         assert figure in message.text, figure
     assert "&lt;gpu&gt;" in message.html and "<gpu>" not in message.html
     assert "\\<gpu\\>" in message.markdown
+
+
+@pytest.mark.parametrize(
+    ("value", "relative"),
+    [
+        (11_225_000, "(+12.3%)"),  # +12.25%: half-up (half-even says 12.2)
+        (8_775_000, "(-12.3%)"),  # -12.25%: a half away from zero, the mirror of a rise
+        (10_000_001, "(0.0%)"),  # +0.00001%: no sign on what reads as zero
+    ],
+)
+def test_anomaly_deviation_percent_rounds_half_up(value: int, relative: str) -> None:
+    assert f"/h {relative}" in render(anomaly_alert(value=value, expected=10 * M), BERLIN).text
 
 
 @pytest.mark.parametrize(

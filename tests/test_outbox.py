@@ -64,12 +64,14 @@ def test_every_attempt_is_logged(tmp_path: Path) -> None:
         (item,) = store.outbox.due(NOW)
         store.outbox.mark_failed(item.id, NOW, "HTTP 503", NOW + timedelta(seconds=5))
         store.outbox.mark_sent(item.id, NOW + timedelta(seconds=6))
-        log = store.outbox.log(failed_only=False, limit=10)
-        assert [(a["attempt"], a["ok"], a["error"], a["state"]) for a in log] == [
-            (2, 1, None, "sent"),
-            (1, 0, "HTTP 503", "sent"),
+        (logged,) = store.outbox.history(10)
+        assert logged.state == "sent"
+        assert [(a.at, a.ok, a.error) for a in logged.attempts] == [
+            (NOW, False, "HTTP 503"),
+            (NOW + timedelta(seconds=6), True, None),
         ]
-        assert [a["error"] for a in store.outbox.log(failed_only=True, limit=10)] == ["HTTP 503"]
+        assert [d.id for d in store.outbox.history(10, failed=True)] == [item.id]  # failed once, then recovered
+        assert store.outbox.failing(10) == []  # ...so not failing now
 
 
 def test_a_channel_given_up_on_is_reported_through_another(write, tmp_path: Path) -> None:
@@ -102,8 +104,8 @@ def test_a_channel_given_up_on_is_reported_through_another(write, tmp_path: Path
         second = run_cli("check", "-c", str(rules))
         assert "1 delivered, 0 failed (will retry), 1 given up" in second.stdout, second.stdout
         failed = run_cli("deliveries", "-c", str(rules), "--failed", "--json")
-        attempts = [json.loads(line) for line in failed.stdout.splitlines()]
-        assert {a["channel"] for a in attempts} == {"pager"} and all(a["state"] == "failed" for a in attempts)
+        logged = [json.loads(line) for line in failed.stdout.splitlines()]
+        assert {d["channel"] for d in logged} == {"pager"} and all(d["state"] == "given_up" for d in logged)
         status = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)
         assert status["failing_deliveries"][0]["channel"] == "pager"
         third = run_cli("check", "-c", str(rules))
@@ -112,3 +114,24 @@ def test_a_channel_given_up_on_is_reported_through_another(write, tmp_path: Path
     assert "Could not be delivered elsewhere (1), given up" in second_post["message"]
     assert "paged: crossed 50%" in second_post["message"] and "pager (json://127.0.0.1:" in second_post["message"]
     assert third.returncode == 0 and len(hook.posts) == 2  # nothing repeated, the note told once
+
+
+def test_each_attempt_records_its_own_time(write, tmp_path: Path) -> None:
+    """Two sends in one cycle: a URL that never answers (cut after 1 s), then a webhook. Each attempt
+    keeps the moment its own send ended, not the cycle's start."""
+    import sqlite3
+
+    from tests.receivers import Silent
+    from tests.test_silences import one_csv_budget
+
+    with Silent() as hung, Webhook() as hook:
+        rules = one_csv_budget(write, f"[json://127.0.0.1:{hung.port}/hang?rto=1, {hook.url}]")
+        check = run_cli("check", "-c", str(rules))
+        assert "1 delivered, 1 failed (will retry)" in check.stdout, check.stdout + check.stderr
+    db = sqlite3.connect(tmp_path / "costs.db")
+    ((cycle,),) = db.execute("SELECT created FROM alerts").fetchall()  # the cycle's `now`
+    (hung_at, hung_ok), (hook_at, hook_ok) = db.execute("SELECT at, ok FROM attempts ORDER BY id").fetchall()
+    assert (hung_ok, hook_ok) == (0, 1)
+    assert cycle + 0.9 < hung_at < hook_at  # the hung send ended a second into the cycle; the webhook's after it
+    ((sent_at,),) = db.execute("SELECT sent_at FROM deliveries WHERE status = 'sent'").fetchall()
+    assert sent_at == hook_at

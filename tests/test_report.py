@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -7,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.model import CostRecord, FetchResult, Window
+from alertd.money import decimal_string, to_micros
 from alertd.report import ReportError, build_report
 from alertd.store import Store
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -82,3 +85,43 @@ def test_report_cli_errors(write, tmp_path: Path) -> None:
     assert backwards.returncode == 2 and "must be after" in backwards.stderr
     empty = run_cli("report", "-c", str(rules), "--json", "--since", "2026-11-01", "--until", "2026-11-02")
     assert empty.returncode == 0 and '"total": "0.00"' in empty.stdout
+
+
+def readme_json_section() -> tuple[list[str], str, str]:
+    """The README's `report --json` example: its arguments, its JSON block, and the rule after it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    _, found, rest = readme.partition("`report --json` prints exactly one object; here `")
+    assert found, "the README's report --json example moved"
+    args, _, rest = rest.partition("`:\n\n```json\n")
+    block, _, rule = rest.partition("```\n")
+    return args.split(), block.strip(), rule.partition("\n\n")[0]
+
+
+def test_json_amount_rule_matches_readme(write, tmp_path: Path) -> None:
+    args, block, rule = readme_json_section()
+    write(
+        "nf.csv",
+        "timestamp,line_item,amount\n2026-11-03T09:00:00Z,paas.cpu,500.25\n2026-11-12T14:00:00Z,paas.cpu,312.15\n",
+    )
+    write("fr.csv", "timestamp,line_item,amount\n2026-11-20T10:00:00Z,llama-3 output tokens,0.001875\n")
+    rules = write(
+        "rules.yaml",
+        """
+        timezone: Europe/Berlin
+        database: costs.db
+        sources:
+          - {name: northflank, provider: csv, path: nf.csv}
+          - {name: friendli, provider: csv, path: fr.csv}
+        """,
+    )
+    for source, feed in (("northflank", "nf.csv"), ("friendli", "fr.csv")):
+        assert run_cli("import", "-c", str(rules), "--source", source, str(tmp_path / feed)).returncode == 0
+    result = run_cli("report", "-c", str(rules), "--json", *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == block  # the example is exactly what the program prints
+    # The rule's own examples are what the one formatter makes of their exact values.
+    examples = re.findall(r'`"(-?[0-9.]+)"`', rule.partition("A percentage")[0])
+    assert examples == ["812.40", "0.001875", "-3.00"]
+    assert [decimal_string(to_micros(e)) for e in examples] == examples
+    amounts = [r["amount"] for r in json.loads(block)["rows"]] + [json.loads(block)["total"]]
+    assert all(re.fullmatch(r"-?[0-9]+\.[0-9]{2}([0-9]{0,4}[1-9])?", a) for a in amounts), amounts

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import pwd
 import sqlite3
 import threading
 import time
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.model import CostRecord, FetchResult, Window, utc
-from alertd.store import Store
+from alertd.store import Store, StoreError
 from alertd.store.connection import Locked
 from alertd.store.db import Written
 from alertd.store.schema import MIGRATIONS, migrate
@@ -33,6 +35,7 @@ def costs(store: Store) -> dict[tuple[str, int, str], int]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
+    (tmp_path / "sub").mkdir()  # the store makes no directory
     s = Store(tmp_path / "sub" / "a.db", ZoneInfo("UTC"))
     yield s
     s.close()
@@ -306,3 +309,35 @@ def test_urls_and_errors_stored_before_the_masking_lose_what_may_be_secret(tmp_p
     assert conn.execute("SELECT target_masked FROM deliveries").fetchone() == ("json://***",)
     kept = conn.execute("SELECT last_error FROM deliveries UNION SELECT error FROM attempts").fetchall()
     assert "oldcanary42" not in str(kept)
+
+
+def test_a_store_makes_no_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(StoreError, match=rf"^cannot open database {missing}/a.db: there is no directory {missing}$"):
+        Store(missing / "a.db", ZoneInfo("UTC"))
+    assert not (tmp_path / "no").exists()
+
+
+as_root = pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+
+
+@as_root
+def test_readonly_directory_says_permission(tmp_path: Path) -> None:
+    tmp_path.chmod(0o555)  # SQLite could create neither the file nor its -wal and -shm files
+    try:
+        with pytest.raises(StoreError) as refused:
+            Store(tmp_path / "a.db", ZoneInfo("UTC"))
+    finally:
+        tmp_path.chmod(0o755)
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    expected = f"cannot open database {tmp_path}/a.db: permission denied (the directory {tmp_path} is not writable by user {user})"
+    assert str(refused.value) == expected
+
+
+@as_root
+def test_readonly_database_file_says_permission(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    Store(path, ZoneInfo("UTC")).close()
+    path.chmod(0o444)  # SQLite would open it read-only without a word, for the first write to fail
+    with pytest.raises(StoreError, match=r"permission denied \(the file .*/a\.db is not writable by user "):
+        Store(path, ZoneInfo("UTC"))

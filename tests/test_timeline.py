@@ -8,7 +8,7 @@ import pytest
 
 from alertd.config import Budget
 from alertd.model import CostRecord, utc
-from alertd.rules.budget import selects, spend_of_rows, status_of, windows
+from alertd.rules.budget import Coverage, selects, spend_of_rows, status_of, windows
 from alertd.store.rollup import local_day
 from alertd.timeline import Ledger, Timeline
 from tests.test_evaluate_budgets import DAY, START, ZONES, config, history
@@ -54,6 +54,14 @@ def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
         now = utc(t)
         arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= t]
         w = windows(budget, now, cfg.tz)
-        got = status_of(budget, w, timeline.spend(w), cfg.tz, "USD")
-        assert got == status_of(budget, w, spend_of_rows(budget, arrived, w, cfg.tz), cfg.tz, "USD"), now
+        # What has arrived is complete: through the end of each source's newest bucket.
+        through: dict[str, int] = {}
+        for r in arrived:
+            if selects(budget, r.source, r.line_item):
+                through[r.source] = max(through.get(r.source, 0), r.bucket_start + r.bucket_seconds)
+        assert ledger.through == through
+        coverage = Coverage(through)
+        got = status_of(budget, w, timeline.spend(w), cfg.tz, "USD", coverage)
+        expected = spend_of_rows(budget, arrived, w, cfg.tz, through)
+        assert got == status_of(budget, w, expected, cfg.tz, "USD", coverage), now
         assert timeline.spent(local_day(int(w.start.timestamp()), cfg.tz), local_day(t, cfg.tz)) == got.spent

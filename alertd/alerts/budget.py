@@ -7,13 +7,15 @@ log says was already decided this period, return the alerts that are new informa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from alertd.config import Budget, route
 from alertd.model import Alert, BudgetStatus, Sent
 
 HUNDRED = Decimal(100)
+SETTLED_HISTORY = 168  # hours: a week, the projection's hour-of-week shape
+FIRST_HOUR = timedelta(hours=1)
 
 
 def decide(budget: Budget, status: BudgetStatus, sent: Sequence[Sent], now: datetime) -> list[Alert]:
@@ -46,13 +48,30 @@ def decide(budget: Budget, status: BudgetStatus, sent: Sequence[Sent], now: date
 
 def forecast_may_fire(budget: Budget, status: BudgetStatus, sent: Sequence[Sent]) -> bool:
     """Whether a projection could still bring a forecast alert (so whether it is worth making):
-    the period has settled, and a forecast threshold lies above both the actual spend and what
-    was already forecast this period."""
-    # A projection from the first hours of a period is mostly guesswork: wait for a tenth of it.
-    if not budget.forecast or status.now - status.period_start < (status.period_end - status.period_start) / 10:
+    the projection can be trusted (`forecast_settled`), and a forecast threshold lies above both
+    the actual spend and what was already forecast this period."""
+    if not budget.forecast or not forecast_settled(status):
         return False
     highest_forecast = max((s.threshold for s in sent if s.kind == "forecast"), default=Decimal(0))
     return any(f > status.percent and f > highest_forecast for f in budget.forecast)
+
+
+def forecast_settled(status: BudgetStatus) -> bool:
+    """A projection from a week of history or more (its hour-of-week shape) may alert from the
+    period's first complete hour of data; one from less history only after a tenth of the period,
+    when the period's own spend says more than a day or two did. Without a projection yet: whether
+    one made now could be settled."""
+    elapsed = status.now - status.period_start
+    if elapsed >= (status.period_end - status.period_start) / 10:
+        return True
+    forecast = status.forecast
+    if forecast is None:
+        return elapsed >= FIRST_HOUR
+    return (
+        forecast.history_hours >= SETTLED_HISTORY
+        and forecast.horizon is not None
+        and forecast.horizon - status.period_start >= FIRST_HOUR
+    )
 
 
 def severity(kind: str, threshold: Decimal) -> str:

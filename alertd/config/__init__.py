@@ -10,7 +10,7 @@ quotes a secret (`masking`).
 
 from alertd.config.channel_urls import checking_channel_urls
 from alertd.config.errors import ConfigError
-from alertd.config.loader import DEFAULT_PATHS, Loaded, find_config, load
+from alertd.config.loader import DEFAULT_PATHS, Loaded, check_database, find_config, load
 from alertd.config.models import (
     Anomaly,
     Budget,
@@ -71,6 +71,7 @@ __all__ = [
     "Source",
     "TemplateSpec",
     "Weekday",
+    "check_database",
     "checking_channel_urls",
     "find_config",
     "load",

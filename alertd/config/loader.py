@@ -18,7 +18,7 @@ from alertd.config.limits import MAX_BYTES
 from alertd.config.masking import mask, secret_values
 from alertd.config.models import Config, TemplateAllowance
 from alertd.config.sources import CsvSource
-from alertd.config.yaml_tree import parse_yaml, plain, substitute
+from alertd.config.yaml_tree import locate, parse_yaml, plain, position, substitute
 
 DEFAULT_PATHS = (Path("rules.yaml"), Path("/etc/alertd/rules.yaml"))
 
@@ -105,6 +105,24 @@ def from_tree(tree: Any, path: Path, env: Mapping[str, str], *, allow_missing_en
 def _line_col(error: str) -> tuple[int, int]:
     match = re.match(r".*?:(\d+):(\d+): ", error)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def check_database(loaded: Loaded, database: Path, *, named_by: str | None = None) -> None:
+    """Refuse a database whose directory does not exist, as an error in the rules file (or in
+    `named_by`, the environment variable that named it instead). alertd makes no directory: a
+    mistyped path would hide the database there. `validate` leaves this to the commands that open
+    the database, since it may run where the database is not (a CI job)."""
+    directory = database.parent
+    if directory.is_dir():
+        return
+    problem = f"{directory} is not a directory" if directory.exists() else f"the directory {directory} does not exist"
+    problem += "; alertd creates the database file, not its directory"
+    if named_by is not None:
+        raise ConfigError([f"{named_by}: {problem}"])
+    tree = parse_yaml(_read(loaded.path), str(loaded.path))  # read again for positions, as for any error
+    parent, key, _ = locate(tree, ("database",))
+    pos = "1:1" if parent is None else position(parent, key)  # the default: $STATE_DIRECTORY's
+    raise ConfigError([f"{loaded.path}:{pos}: database: {problem}"])
 
 
 def _resolve_paths(config: Config, base: Path, env: Mapping[str, str]) -> Config:

@@ -10,35 +10,62 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alertd.alerts.budget import decide, forecast_may_fire
-from alertd.config import Budget, Config, route
+from alertd.alerts.summary import SummaryState, revision, summary_alert, summary_state
+from alertd.config import Budget, Config
 from alertd.evaluate.spend import SpendCube
-from alertd.model import Alert, BudgetStatus, Sent
-from alertd.rules.budget import Windows, status_of, windows
-from alertd.rules.periods import previous_period_start
+from alertd.model import Alert, BudgetStatus
+from alertd.rules.budget import Coverage, Windows, status_of, windows
 from alertd.store import Store
 from alertd.store.budget_state import BudgetState
 
-SUMMARY_SETTLE = timedelta(hours=6)  # late data (Friendli reports a day late) before a period's summary
+
+def coverage_of(config: Config, store: Store) -> Coverage:
+    """How complete each source's data is, and which configured sources are blind now."""
+    blind = set()
+    for source in config.sources:
+        last = store.last_fetch(source.name)
+        if last is None or last.status != "ok":
+            blind.add(source.name)
+    return Coverage(store.completeness.all(), frozenset(blind), tuple(s.name for s in config.sources))
 
 
 def statuses(
-    config: Config, store: Store, now: datetime, budgets: Sequence[Budget] | None = None, *, forecast: bool = True
+    config: Config,
+    store: Store,
+    now: datetime,
+    budgets: Sequence[Budget] | None = None,
+    *,
+    forecast: bool = True,
+    coverage: Coverage | None = None,
 ) -> list[tuple[Budget, BudgetStatus]]:
     """Where the budgets (default: all) stand now, with a forecast unless told not to. Reads only."""
     chosen = list(config.budgets if budgets is None else budgets)
     if not chosen:
         return []
+    coverage = coverage or coverage_of(config, store)
     views = [windows(b, now, config.tz) for b in chosen]
-    cube = SpendCube(store, _sources(store, chosen), views, config.tz)
-    return [(b, _status(cube, config, b, w, forecast)) for b, w in zip(chosen, views, strict=True)]
+    cube = SpendCube(store, _sources(store, chosen), views, config.tz, coverage.through)
+    return [(b, _status(cube, config, b, w, forecast, coverage)) for b, w in zip(chosen, views, strict=True)]
 
 
-def _status(cube: SpendCube, config: Config, budget: Budget, w: Windows, forecast: bool) -> BudgetStatus:
-    return status_of(budget, w, cube.spend(budget, w, hourly=forecast), config.tz, config.currency)
+def summaries(config: Config, store: Store, now: datetime, coverage: Coverage) -> dict[str, SummaryState]:
+    """Per budget with `summary: true`, where the summary of its previous period stands."""
+    return {b.name: _summary(store, b, windows(b, now, config.tz), coverage, now) for b in config.budgets if b.summary}
+
+
+def _summary(store: Store, budget: Budget, w: Windows, coverage: Coverage, now: datetime) -> SummaryState:
+    return summary_state(budget, w, coverage, store.outbox.sent(budget.name, w.previous), now)
+
+
+def _status(
+    cube: SpendCube, config: Config, budget: Budget, w: Windows, forecast: bool, coverage: Coverage
+) -> BudgetStatus:
+    return status_of(budget, w, cube.spend(budget, w, hourly=forecast), config.tz, config.currency, coverage)
 
 
 def evaluate_budgets(
@@ -58,27 +85,37 @@ def evaluate_budgets(
     if not due:
         return []
     views = [windows(b, now, config.tz) for b in due]
-    cube = SpendCube(store, _sources(store, due), views, config.tz)
+    coverage = coverage_of(config, store)
+    cube = SpendCube(store, _sources(store, due), views, config.tz, coverage.through)
     always = config.metrics is not None
-    evaluated: list[tuple[Budget, BudgetStatus, list[Sent]]] = []
-    closing: dict[datetime, list[Budget]] = {}
+    evaluated: list[tuple[Budget, BudgetStatus, SummaryState | None]] = []
+    closing: dict[datetime, list[tuple[Budget, SummaryState]]] = {}
     for budget, w in zip(due, views, strict=True):
         sent = store.outbox.sent(budget.name, w.start)
-        status = _status(cube, config, budget, w, always)
+        status = _status(cube, config, budget, w, always, coverage)
         if not always and (forecast_may_fire(budget, status, sent) or decide(budget, status, sent, now)):
-            status = _status(cube, config, budget, w, True)
-        evaluated.append((budget, status, sent))
+            status = _status(cube, config, budget, w, True, coverage)
         for alert in decide(budget, status, sent, now):
             enqueue(alert)
-        if budget.summary and _summary_due(config, store, budget, status, now):
-            closing.setdefault(status.period_start - timedelta(microseconds=1), []).append(budget)
-    # Summaries of periods that closed: one read per closing instant (all month budgets share one).
-    for closed_at, budgets in closing.items():
-        for budget, status in statuses(config, store, closed_at, budgets, forecast=False):
-            key = f"{budget.name}/{status.period_start.strftime('%Y-%m-%dT%H:%MZ')}/summary"
-            enqueue(Alert(key, budget.name, "summary", None, "info", 0, route(budget.notify, "info"), status))
+        summary = None
+        if budget.summary:
+            summary = _summary(store, budget, w, coverage, now)
+            if summary.due or summary.check_revision:
+                closing.setdefault(summary.closed_at, []).append((budget, summary))
+        evaluated.append((budget, status, summary))
+    # Periods that closed: one read per closing instant (all month budgets share one).
+    for closed_at, pending in closing.items():
+        states = {b.name: st for b, st in pending}
+        chosen = [b for b, _ in pending]
+        for budget, closed in statuses(config, store, closed_at, chosen, forecast=False, coverage=coverage):
+            state = states[budget.name]
+            closed = replace(closed, lagging=state.lagging)
+            if state.due:
+                enqueue(summary_alert(budget, closed))
+            elif (alert := revision(budget, closed, store.outbox.stated(budget.name, closed.period_start))) is not None:
+                enqueue(alert)
     store.budget_states.save(
-        {b.name: BudgetState(prints[b.name], newest, _next_due(b, status, store)) for b, status, _ in evaluated}
+        {b.name: BudgetState(prints[b.name], newest, _next_due(b, st, sm, store)) for b, st, sm in evaluated}
     )
     return [status for _, status, _ in evaluated]
 
@@ -111,28 +148,17 @@ def _fingerprint(budget: Budget, tz: ZoneInfo) -> str:
     return hashlib.sha256(f"{budget.model_dump_json()}|{tz.key}".encode()).hexdigest()[:16]
 
 
-def _next_due(budget: Budget, status: BudgetStatus, store: Store) -> float:
+def _next_due(budget: Budget, status: BudgetStatus, summary: SummaryState | None, store: Store) -> float:
     """When time alone may change this budget's decision, without new data."""
     moments = [status.period_end]
     if budget.forecast:
         settled = status.period_start + (status.period_end - status.period_start) / 10
         if settled > status.now:
             moments.append(settled)
-    if budget.summary:
-        settle = min(SUMMARY_SETTLE, (status.period_end - status.period_start) / 4)
-        if status.now < status.period_start + settle:
-            moments.append(status.period_start + settle)
+    if summary is not None and summary.look_again is not None:
+        moments.append(summary.look_again)
     if budget.repeat is not None:
         sent = [s for s in store.outbox.sent(budget.name, status.period_start) if s.kind == "budget"]
         if sent:
             moments.append(max(s.created for s in sent) + budget.repeat)
     return min(moments).timestamp()
-
-
-def _summary_due(config: Config, store: Store, budget: Budget, current: BudgetStatus, now: datetime) -> bool:
-    """The previous period has closed, late data has had a while to arrive, and it was not summed up yet."""
-    settle = min(SUMMARY_SETTLE, (current.period_end - current.period_start) / 4)
-    previous = previous_period_start(budget.period, now, config.tz, budget.week_start)
-    return now - current.period_start >= settle and not any(
-        s.kind == "summary" for s in store.outbox.sent(budget.name, previous)
-    )

@@ -9,20 +9,24 @@ from datetime import datetime
 from alertd.config import Config
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, SourceStatus, series_key
 from alertd.money import decimal_string
+from alertd.percent import rounded_percent
 from alertd.store import Store
 from alertd.store.outbox import Target
+from alertd.store.silences import held_until
 
 log = logging.getLogger("alertd.cycle")
 
 
 class Enqueuer:
-    """One evaluation's writer to the outbox; `new` lists the alerts it added (not already there)."""
+    """One evaluation's writer to the outbox; `new` lists the alerts it added (not already there), `held`
+    those of them a silence holds (alert key → when the silence ends)."""
 
     def __init__(self, config: Config, store: Store, now: datetime) -> None:
         self.config = config
         self.store = store
         self.now = now
         self.new: list[Alert] = []
+        self.held: dict[str, datetime] = {}
         self._silences = store.silences.active(now)
         self._masked: dict[tuple[str, int], str] = {}
 
@@ -39,10 +43,12 @@ class Enqueuer:
                 targets.append(Target(channel, i, self._masked[channel, i]))
         status = alert.status
         series = series_key(status.source, status.line_item) if isinstance(status, AnomalyStatus) else None
-        silenced = any(s.matches(alert.rule, series, self.now) for s in self._silences)
-        if self.store.outbox.enqueue(alert, message, facts(alert), targets, self.now, silenced=silenced):
-            log.info("alert %s%s: %s", alert.key, " (silenced)" if silenced else "", message.title)
+        until = held_until(self._silences, alert.rule, series, self.now)
+        if self.store.outbox.enqueue(alert, message, facts(alert), targets, self.now, silenced=until is not None):
+            log.info("alert %s%s: %s", alert.key, " (silenced)" if until else "", message.title)
             self.new.append(alert)
+            if until is not None:
+                self.held[alert.key] = until
 
 
 def facts(alert: Alert) -> dict[str, object]:
@@ -75,13 +81,20 @@ def facts(alert: Alert) -> dict[str, object]:
     forecast = status.forecast
     return {
         **common,
-        "threshold": None if alert.threshold is None else str(alert.threshold),  # None: a period summary
+        "threshold": None if alert.threshold is None else str(alert.threshold),  # None: a summary or its revision
         "currency": status.currency,
         "spent": decimal_string(status.spent),
         "amount": decimal_string(status.amount),
-        "percent": f"{status.percent:.1f}",
+        "percent": str(rounded_percent(status.spent, status.amount)),
         "period_start": status.period_start.isoformat(),
         "period_end": status.period_end.isoformat(),
         "projected": decimal_string(forecast.projected) if forecast else None,
         "run_out": forecast.run_out.isoformat() if forecast and forecast.run_out else None,
+        # What a summary states, per source, so that data arriving later can be told as a correction.
+        "by_source": {source: decimal_string(spent) for source, spent in status.by_source},
+        "incomplete": [
+            {"source": g.source, "through": g.through.isoformat() if g.through else None, "blind": g.blind}
+            for g in status.lagging
+        ],
+        "revised_from": decimal_string(status.revised.stated) if status.revised else None,
     }

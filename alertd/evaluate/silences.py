@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from alertd.config import Config
 from alertd.evaluate.budgets import statuses
-from alertd.model import SeriesState, series_key
+from alertd.model import SeriesState, facts_series
 from alertd.store import Store
+from alertd.store.silences import held_until
 
 log = logging.getLogger("alertd.cycle")
 
@@ -18,9 +19,8 @@ def release_silenced(config: Config, store: Store, now: datetime) -> None:
     active = store.silences.active(now)
     ended = []
     for alert_id, rule, kind, period_start, facts in store.outbox.silenced():
-        series = facts.get("series")
-        key = series_key(series.get("source"), series.get("line_item")) if isinstance(series, dict) else None
-        if not any(s.matches(rule, key, now) for s in active):
+        key = facts_series(facts)
+        if held_until(active, rule, key, now) is None:
             ended.append((alert_id, rule, kind, period_start, facts, key))
     if not ended:
         return

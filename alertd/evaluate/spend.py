@@ -11,13 +11,24 @@ from __future__ import annotations
 import operator
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from alertd.config import Budget
-from alertd.rules.budget import HOUR, Series, Spend, Windows, hour_shares, selects
+from alertd.rules.budget import (
+    HOUR,
+    Series,
+    Spend,
+    Windows,
+    compare_point,
+    horizon,
+    horizon_cut,
+    hour_shares,
+    previous_point,
+    selects,
+)
 from alertd.store import Store
 from alertd.store.rollup import day_start, local_day
 
@@ -25,12 +36,15 @@ LONGEST_BUCKET = 31 * 86400  # a monthly row (FOCUS) still spreads its hours int
 
 
 class SpendCube:
-    def __init__(self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo) -> None:
-        """Reads the rollup's days and today's rows now; the forecast's hours on the first ask."""
+    def __init__(
+        self, store: Store, sources: Sequence[str], views: Iterable[Windows], tz: ZoneInfo, through: Mapping[str, int]
+    ) -> None:
+        """Reads the rollup's days and today's rows now; the forecast's hours on the first ask.
+        `through`: per source, where its data is complete (the comparisons and forecasts stop there)."""
         views = list(views)
         if store.rollup.tz.key != tz.key:
             raise ValueError(f"the store sums days in {store.rollup.tz.key}, the budgets' periods are in {tz.key}")
-        self.store, self.sources, self.tz = store, sources, tz
+        self.store, self.sources, self.tz, self.through = store, sources, tz, through
         now = int(views[0].now.timestamp())
         self.now = now
         self.today = local_day(now, tz)
@@ -46,16 +60,23 @@ class SpendCube:
                 values[day] += amount
         self.prefix = {s: list(accumulate(v, initial=0)) for s, v in self.days.items()}
 
-        # Cost rows of today, and of the cut day of each "same point last period", keyed by bucket
-        # start: a series has one row per bucket, however the ranges overlap.
+        # Cost rows of today, and of each day cut by a comparison (where a source's data is complete,
+        # and as far into the previous period), keyed by bucket start: a series has one row per
+        # bucket, however the ranges overlap.
         self.rows: dict[Series, dict[int, tuple[int, int]]] = defaultdict(dict)
         for source, item, start, seconds, amount in store.sums.rows(sources, self.today_start, now):
             self.rows[source, item][start] = (seconds, amount)
-        for point in sorted({int(w.previous_point.timestamp()) for w in views}):
-            cut = day_start(local_day(point, tz), tz)
-            if point > cut:
-                for source, item, start, seconds, amount in store.sums.rows(sources, cut, point):
-                    self.rows[source, item][start] = (seconds, amount)
+        cuts: dict[tuple[str, int], int] = {}  # (source, start of a cut day) → how far into it
+        for w in {(v.start, v.previous, v.now): v for v in views}.values():
+            for source in sources:
+                point = compare_point(w, through.get(source))
+                for moment in (point, previous_point(w, point)):
+                    cut = day_start(local_day(moment, tz), tz)
+                    if cut < moment and cut != self.today_start:
+                        cuts[source, cut] = max(moment, cuts.get((source, cut), moment))
+        for (source, cut), moment in sorted(cuts.items()):
+            for _, item, start, seconds, amount in store.sums.rows([source], cut, moment):
+                self.rows[source, item][start] = (seconds, amount)
         self.series = sorted(set(self.prefix) | set(self.rows))
         self._hourly: dict[Series, tuple[list[int], int]] | None = None
         self._cuts: dict[Series, tuple[list[int], list[int]]] = {}
@@ -68,36 +89,48 @@ class SpendCube:
     def spend(self, budget: Budget, w: Windows, *, hourly: bool) -> Spend:
         """The budget's spend, with the forecast's hours if asked; budgets with the same filters
         and period share one."""
-        key = (budget.sources, budget.line_items, w.start, w.previous, w.previous_point)
+        key = (budget.sources, budget.line_items, w.start, w.previous)
         if key not in self._spends:
             self._spends[key] = self._spend(self._select(budget), w)
         spend = self._spends[key]
         if not hourly:
             return spend
-        values, data_end = self._hourly_of(self._select(budget), w.hourly_since)
-        return replace(spend, hourly=values, data_end=data_end)
+        values, data_end, limit = self._hourly_of(self._select(budget), w.hourly_since)
+        values, data_end, after = horizon_cut(values, w.hourly_since, data_end, limit, int(w.start.timestamp()))
+        return replace(spend, hourly=values, data_end=data_end, after=after)
 
     def _spend(self, chosen: Sequence[Series], w: Windows) -> Spend:
         start = int(w.start.timestamp())
-        d_start = local_day(start, self.tz)
-        point = int(w.previous_point.timestamp())
-        d_prev, d_point = local_day(int(w.previous.timestamp()), self.tz), local_day(point, self.tz)
-        point_day = day_start(d_point, self.tz)
-        current, previous = {}, {}
+        d_start, d_prev = local_day(start, self.tz), local_day(int(w.previous.timestamp()), self.tz)
+        current, compared, previous = {}, {}, {}
         today = 0
         for s in chosen:
             cut = self._cut(s, self.today_start, self.now)
             today += cut
             current[s] = self._closed(s, d_start, self.today) + cut
-            previous[s] = self._closed(s, d_prev, d_point) + self._cut(s, point_day, point)
-        daily = [0] * (self.today - d_start)
+            point = compare_point(w, self.through.get(s[0]))
+            compared[s] = self._upto(s, d_start, point)
+            previous[s] = self._upto(s, d_prev, previous_point(w, point))
+        daily = self._daily(chosen, d_start, self.today)
+        daily.append(today)
+        # Whether the previous period has data: a local day of it summing to anything but zero.
+        known = any(self._daily(chosen, d_prev, d_start))
+        return Spend(current, compared, previous, known, daily, [], w.hourly_since)
+
+    def _daily(self, chosen: Sequence[Series], first: int, end: int) -> list[int]:
+        """The chosen series' spend per local day of [first, end), whole days from the rollup."""
+        lo, hi = first - self.first_day, end - self.first_day
+        daily = [0] * (end - first)
         for s in chosen:
             values = self.days.get(s)
             if values:
-                part = values[d_start - self.first_day :]
-                daily = list(map(operator.add, daily, part))
-        daily.append(today)
-        return Spend(current, previous, daily, [], w.hourly_since)
+                daily = list(map(operator.add, daily, values[lo:hi]))
+        return daily
+
+    def _upto(self, s: Series, first: int, moment: int) -> int:
+        """One series from the local day `first` to `moment`: whole days, then the cut day's rows."""
+        day = local_day(moment, self.tz)
+        return self._closed(s, first, day) + self._cut(s, day_start(day, self.tz), moment)
 
     def _select(self, budget: Budget) -> list[Series]:
         key = (budget.sources, budget.line_items)
@@ -121,15 +154,15 @@ class SpendCube:
         starts, sums = self._cuts[s]
         return sums[bisect_left(starts, until)] - sums[bisect_left(starts, since)]
 
-    def _hourly_of(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
-        """The chosen series' spend per hour from `first`, and where their newest data ends
-        (budgets with the same filters share one sum)."""
+    def _hourly_of(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int, int | None]:
+        """The chosen series' spend per hour from `first`, where their newest data ends, and the
+        `horizon` of their sources (budgets with the same filters share one sum)."""
         key = (tuple(chosen), first)
         if key not in self._hourly_sums:
             self._hourly_sums[key] = self._sum_hourly(chosen, first)
         return self._hourly_sums[key]
 
-    def _sum_hourly(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int]:
+    def _sum_hourly(self, chosen: Sequence[Series], first: int) -> tuple[list[int], int, int | None]:
         hourly = self._series_hours()
         per_source: dict[str, list[Series]] = defaultdict(list)
         for s in chosen:
@@ -137,6 +170,7 @@ class SpendCube:
                 per_source[s[0]].append(s)
         total = [0] * self.hours
         newest = None
+        counted = set()  # the sources with data in the window
         for source, series in per_source.items():
             # Most budgets take whole sources: one sum per source instead of one per series.
             whole = len(series) == len(self._by_source[source])
@@ -145,11 +179,12 @@ class SpendCube:
                 if end > first:
                     newest = end if newest is None else max(newest, end)
                     total = list(map(operator.add, total, values))
+                    counted.add(source)
         if newest is None:
-            return [], first
+            return [], first, None
         last = min(newest, -(-self.now // HOUR) * HOUR)
         offset = (first - self.first_hour) // HOUR
-        return total[offset : offset + max(0, (last - first) // HOUR)], last
+        return total[offset : offset + max(0, (last - first) // HOUR)], last, horizon(counted, self.through)
 
     def _source_total(self, source: str) -> tuple[list[int], int]:
         if source not in self._source_hours:

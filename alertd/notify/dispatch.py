@@ -12,7 +12,7 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from alertd import lifecycle
 from alertd.config import SEVERITIES, Config
@@ -60,7 +60,9 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
         if not store.outbox.claim(item.id, now, CLAIM_LEASE):
             continue  # another alertd process (a `check` beside the daemon) has it
         if item.target >= len(config.channels.get(item.channel, ())):
-            store.outbox.mark_failed(item.id, now, f"channel {item.channel!r} is no longer configured", None)
+            store.outbox.mark_failed(
+                item.id, datetime.now(UTC), f"channel {item.channel!r} is no longer configured", None
+            )
             counts.outcomes[item.channel, "gave_up"] += 1
             continue
         groups.setdefault((item.channel, item.target), []).append(item)
@@ -109,15 +111,18 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
     severity = max((i.severity for i in items), key=SEVERITIES.index)
     with lifecycle.cuttable(grace=True):  # cut only a send still hanging after a stop's grace
         outcome = deliver_one(url, message, severity=severity)
+    # The log keeps when this send ended (a cycle's sends can take minutes); retries and giving up go
+    # by the cycle's clock, `now`.
+    tried_at = datetime.now(UTC)
     for item in items:
         if outcome.ok:
-            store.outbox.mark_sent(item.id, now, told)
+            store.outbox.mark_sent(item.id, tried_at, told)
             counts.outcomes[item.channel, "sent"] += 1
             log.info("delivered %s to %s (%s)", item.message.title, item.channel, item.target_masked)
             continue
         error = outcome.error or "delivery failed"
         if now - item.alert_created >= config.delivery.give_up_after:
-            store.outbox.mark_failed(item.id, now, error, None)
+            store.outbox.mark_failed(item.id, tried_at, error, None)
             counts.outcomes[item.channel, "gave_up"] += 1
             log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
         else:
@@ -125,7 +130,7 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
             # The last try falls on the give-up deadline, not up to a backoff after it.
             deadline = item.alert_created + config.delivery.give_up_after
             retry_at = min(now + timedelta(seconds=max(1.0, delay)), deadline)
-            store.outbox.mark_failed(item.id, now, error, retry_at)
+            store.outbox.mark_failed(item.id, tried_at, error, retry_at)
             counts.outcomes[item.channel, "failed"] += 1
             log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
 

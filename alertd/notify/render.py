@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, BudgetStatus, Forecast, Message, SourceStatus
 from alertd.money import format_money
 from alertd.notify.layout import Doc, Span, Table
+from alertd.percent import rounded_percent, shares
 
 MAX_CONTRIBUTORS = 5
 MAX_DRIVERS = 3
@@ -40,21 +40,34 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
         return _render_source(alert.status, tz)
     if isinstance(alert.status, AnomalyDigest):
         return render_anomaly_digest(alert.status, tz)
-    status = alert.status
+    return _render_budget(alert, alert.status, tz)
+
+
+def _render_budget(alert: Alert, status: BudgetStatus, tz: ZoneInfo) -> Message:
     money = _money(status.currency)
     scale = f"{money(status.spent)} of {money(status.amount)}"
+    share = _percent(status.spent, status.amount)
     label = period_label(status.period, status.period_start, tz)
-    closed = alert.kind == "summary"
-    what = f"{label} closed at" if closed else f"{_what(alert)} of budget"
-    spent = (
-        Span(f"{scale} ("),
-        Span(_percent(status.percent), "b"),
-        Span(f"), vs {money(status.previous_spent)} {'the period before' if closed else 'at this point last period'}"),
-    )
-    if closed:
-        lead = (Span("INFO", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {label} closed"))
+    closed = alert.kind in ("summary", "revision")
+    spent = (Span(f"{scale} ("), Span(share, "b"), Span(f"), {_comparison(status, closed, tz)}"))
+    if alert.kind == "revision" and status.revised is not None:
+        late = " and ".join(status.revised.late) or "late"
+        revised = f"revised from {money(status.revised.stated)}: late {late} costs"
+        title = f"[alertd] {alert.rule}: {label} closed at {scale} ({share}) ({revised})"
+        lead = (Span("INFO", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {label} closed, {revised}"))
         facts: list[tuple[str, tuple[Span, ...]]] = [("Spent", spent)]
+    elif closed and status.lagging:
+        # Never a bare total when data is missing: what was counted, and what is missing.
+        counted = f"{money(status.spent)} counted of {money(status.amount)}"
+        title = f"[alertd] {alert.rule}: {label} closed, incomplete: {counted}"
+        lead = (Span("INFO", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {label} closed, data incomplete"))
+        facts = [("Counted", spent), ("Missing", (Span(_missing(status, tz)),))]
+    elif closed:
+        title = f"[alertd] {alert.rule}: {label} closed at {scale} ({share})"
+        lead = (Span("INFO", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {label} closed"))
+        facts = [("Spent", spent)]
     else:
+        title = f"[alertd] {alert.rule}: {_what(alert)} of budget ({scale})"
         lead = (
             Span(alert.severity.upper(), "b"),
             Span(" · "),
@@ -63,20 +76,57 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
         )
         period = f"{label}, {time_left(status.now, status.period_end)}"
         facts = [("Spent", spent), ("Period", (Span(period),))]
+        if status.lagging:
+            facts.append(("Data", (Span(_blind(status, tz)),)))
     if status.forecast is not None and not closed:
         facts.append(("Forecast", (Span(_forecast(status.forecast, status, tz)),)))
     if status.daily:
         peak = f" (peak {money(max(status.daily))}/day)"
         facts.append(("Daily", (Span(sparkline(status.daily), "code"), Span(peak))))
-    doc = Doc(
-        title=f"[alertd] {alert.rule}: {what} {scale} ({_percent(status.percent)})"
-        if closed
-        else f"[alertd] {alert.rule}: {what} ({scale})",
-        lead=lead,
-        facts=tuple(facts),
-        tables=_tables(status),
-    )
-    return doc.message()
+    return Doc(title=title, lead=lead, facts=tuple(facts), tables=_tables(status)).message()
+
+
+def _comparison(status: BudgetStatus, closed: bool, tz: ZoneInfo) -> str:
+    """The previous period beside this one, over the same span: where the data of this one is
+    complete, the previous one as far in."""
+    if not status.previous_known and status.previous_start is not None:
+        return f"no data for {_previous_label(status, tz)}"
+    money = _money(status.currency)
+    before = money(status.previous_spent)
+    if closed:
+        return f"vs {before} the period before"
+    if status.compared_spent is None:
+        return f"vs {before} at this point last period"
+    # Part of the spend is past where its source's data is complete (a growing hour): compare the rest.
+    return f"vs {before} at the same point last period for the {money(status.compared_spent)} of complete data"
+
+
+def _previous_label(status: BudgetStatus, tz: ZoneInfo) -> str:
+    assert status.previous_start is not None
+    label = period_label(status.period, status.previous_start, tz)
+    return f"the {label}" if status.period == "week" else label
+
+
+def _blind(status: BudgetStatus, tz: ZoneInfo) -> str:
+    """'nf has not reported since 3 Dec 02:00 CET; spend may be higher'."""
+    parts = [
+        f"{g.source} has not reported since {_local_time(g.through, tz, with_year=False)}"
+        if g.through is not None
+        else f"{g.source} has never reported"
+        for g in status.lagging
+    ]
+    return f"{'; '.join(parts)}; spend may be higher"
+
+
+def _missing(status: BudgetStatus, tz: ZoneInfo) -> str:
+    """Per incomplete source, from when and how many hours of the period are missing."""
+    parts = []
+    for g in status.lagging:
+        since = max(g.through, status.period_start) if g.through is not None else status.period_start
+        hours = -(-int((status.period_end - since).total_seconds()) // 3600)
+        when = "never reported" if g.through is None else f"complete through {_local_time(since, tz, with_year=False)}"
+        parts.append(f"{g.source} {when}, {hours} hour{'' if hours == 1 else 's'} missing")
+    return "; ".join(parts)
 
 
 _REASONS = {"spike": "unusual spend", "ramp": "spend rising steadily", "new": "new spend"}
@@ -99,8 +149,10 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Messag
         )
         return doc.message()
     change = _signed(status.deviation, status.currency)
-    percent = status.percent
-    relative = f" ({'+' if percent > 0 else ''}{_percent(percent)})" if percent is not None else " (from zero)"
+    relative = " (from zero)"
+    if status.expected:
+        shown = rounded_percent(status.deviation, status.expected)
+        relative = f" ({'+' if shown > 0 else ''}{shown}%)"
     what = _REASONS.get(status.reason, "unusual spend")
     facts: list[tuple[str, tuple[Span, ...]]] = [
         ("When", (Span(when),)),
@@ -301,7 +353,7 @@ def _what(alert: Alert) -> str:
 
 
 def _forecast(forecast: Forecast, status: BudgetStatus, tz: ZoneInfo) -> str:
-    share = _percent(Decimal(forecast.projected * 100) / Decimal(status.amount))
+    share = _percent(forecast.projected, status.amount)
     text = f"{format_money(forecast.projected, status.currency)} at period end ({share})"
     if forecast.run_out is not None:
         text += f", runs out {_local_time(forecast.run_out, tz, with_year=False)}"
@@ -317,16 +369,16 @@ def _tables(status: BudgetStatus) -> tuple[Table, ...]:
     tables = []
     top = status.contributors[:MAX_CONTRIBUTORS]
     if top:
-        rows = tuple(
-            (
-                f"{c.source} / {c.line_item}",
-                money(c.amount),
-                _percent(Decimal(c.amount * 100) / Decimal(status.spent)) if status.spent > 0 else "",
-            )
-            for c in top
-        )
+        items = [(f"{c.source} / {c.line_item}", c.amount) for c in top]
+        rest = status.spent - sum(c.amount for c in top)  # the line items past the top ones
+        if rest:
+            items.append(("other line items", rest))
+        # Apportioned together, so that the column adds up to 100.0%.
+        column = [f"{s}%" for s in shares([a for _, a in items])] if status.spent > 0 else [""] * len(items)
+        rows = tuple((label, money(amount), share) for (label, amount), share in zip(items, column, strict=True))
         tables.append(Table("Top spend", ("Line item", "Amount", "Share"), rows))
-    moved = [d for d in status.drivers if d.change != 0][:MAX_DRIVERS]
+    # Without data for the previous period, every line item would show its whole spend as growth.
+    moved = [d for d in status.drivers if d.change != 0][:MAX_DRIVERS] if status.previous_known else []
     if moved:
         rows = tuple((f"{d.source} / {d.line_item}", _signed(d.change, status.currency)) for d in moved)
         tables.append(Table("Change vs last period", ("Line item", "Change"), rows))
@@ -341,9 +393,8 @@ def _signed(micros: int, currency: str) -> str:
     return f"+{format_money(micros, currency)}" if micros > 0 else format_money(micros, currency)
 
 
-def _percent(value: Decimal) -> str:
-    # Floored, so that a budget just short of a threshold never reads as having reached it.
-    return f"{value.quantize(Decimal('0.1'), ROUND_FLOOR)}%"
+def _percent(part: int, whole: int) -> str:
+    return f"{rounded_percent(part, whole)}%"
 
 
 def _day_month(day: date) -> str:

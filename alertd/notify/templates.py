@@ -33,17 +33,21 @@ _BLOCKS = frozenset({"for", "if", "macro", "call", "filter", "with", "block", "a
 
 FIELDS: dict[str, str] = {
     "rule": "Name of the rule that fired",
-    "kind": "`budget` (spend crossed a threshold), `forecast` (projected spend will), `anomaly` or `resolved`",
+    "kind": "`budget` (spend crossed a threshold), `forecast` (projected spend will), `summary` (a period"
+    " closed), `revision` (its correction), `anomaly` or `resolved`",
     "severity": "`info`, `warning` or `critical`",
     "currency": "Currency code of every amount, e.g. `USD`",
     "threshold": "Budget alerts: the threshold crossed, in percent of the budget amount, e.g. `80`",
     "spent": "Budget alerts: spend so far this period, in currency units, e.g. `1602.00`",
     "amount": "Budget alerts: the budget amount, in currency units",
-    "percent": "Budget alerts: `spent` in percent of `amount`, one decimal, e.g. `80.1`",
+    "percent": "Budget alerts: `spent` in percent of `amount`, rounded half-up to one decimal, e.g. `80.1`",
     "period_start": "Budget alerts: start of the budget period (ISO 8601, UTC)",
     "period_end": "Budget alerts: end of the budget period, exclusive (ISO 8601, UTC)",
     "projected": "Budget alerts: forecast spend at the end of the period, in currency units; empty without a forecast",
     "run_out": "Budget alerts: when spend is forecast to reach the amount (ISO 8601, UTC); empty if not this period",
+    "by_source": "Budget alerts: `spent` per source, in currency units (what a period summary states)",
+    "incomplete": "Budget alerts: the sources whose data falls short, each with `source`, `through` and `blind`",
+    "revised_from": "Summary revisions: the total the summary first stated, in currency units",
     "series": "Anomaly alerts: `series.source` and `series.line_item`; either is empty where the rule groups them",
     "bucket": "Anomaly alerts: start of the anomalous bucket (ISO 8601, UTC)",
     "value": "Anomaly alerts: spend in the bucket, in currency units",

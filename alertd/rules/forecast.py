@@ -77,7 +77,13 @@ def project(
             expected[-1] *= (end - hours[-1]) / HOUR
 
     projected = spent + round(sum(expected))
-    return Forecast(projected=projected, run_out=_run_out(hours, begin, end, expected, spent, amount), method=method)
+    return Forecast(
+        projected=projected,
+        run_out=_run_out(hours, begin, end, expected, spent, amount),
+        method=method,
+        history_hours=len(hourly),
+        horizon=utc(last),
+    )
 
 
 def _run_rate(hourly: Sequence[int], last: int, period_start: int, spent: int) -> float | None:

@@ -40,6 +40,40 @@ class Locked(StoreError):
         super().__init__(f"database {path} is locked: another alertd holds it (waited {round(waited, 1):g} s)")
 
 
+def unwritable(path: Path) -> str | None:
+    """Why this process could not write the database at `path`, in words, or None.
+
+    SQLite says only "unable to open database file" when it may not create the file, or the
+    -wal and -shm files it keeps beside it, in the directory; and it opens a read-only file
+    read-only without a word, for the first write to fail. Every command writes (a migration,
+    the WAL's shared-memory index, even to read).
+    """
+    directory = path.parent
+    if not directory.is_dir():
+        return f"there is no directory {directory}"
+    files = [path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")]
+    for file in files:
+        if file.exists() and not _may(file, os.R_OK | os.W_OK):
+            return f"permission denied (the file {file} is not writable by user {_user()})"
+    if not all(f.exists() for f in files) and not _may(directory, os.W_OK | os.X_OK):
+        return f"permission denied (the directory {directory} is not writable by user {_user()})"
+    return None
+
+
+def _may(path: Path, mode: int) -> bool:
+    """os.access as the process's effective user (the one SQLite opens files as)."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
+def _user() -> str:
+    import pwd  # only when there is a refusal to explain
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a name (a container's)
+        return str(os.geteuid())
+
+
 def is_locked(exc: BaseException) -> bool:
     """Whether `exc` is another process's lock outlasting the wait (SQLITE_BUSY, extended codes too)."""
     if isinstance(exc, Locked):

@@ -12,8 +12,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from alertd.model import CostRecord, FetchResult, SeriesState, Window
+from alertd.rules.completeness import DEFAULT, Reporting
 from alertd.store.budget_state import BudgetStates
-from alertd.store.connection import Connection, Locked, StoreError, is_locked
+from alertd.store.completeness import Completeness
+from alertd.store.connection import Connection, Locked, StoreError, is_locked, unwritable
 from alertd.store.files import Files
 from alertd.store.outbox import Outbox
 from alertd.store.rollup import Rollup, day_start, local_day
@@ -110,8 +112,9 @@ class Store:
         """`tz`: the zone whose local days the rollup sums, the configured `timezone` (opening a
         database kept in another zone rebuilds the rollup)."""
         path = Path(path)
+        if problem := unwritable(path):  # said in words; a missing directory is not made (a typo would hide it)
+            raise StoreError(f"cannot open database {path}: {problem}")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = Connection.open(path)
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at each checkpoint
@@ -121,7 +124,8 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             if is_locked(exc):  # a migration, which waits like any write
                 raise Locked(self.conn.path, self.conn.wait) from None
-            raise StoreError(f"cannot open database {path}: {exc}") from None
+            # in words, if that is why: the -wal and -shm files may have gone since the check
+            raise StoreError(f"cannot open database {path}: {unwritable(path) or exc}") from None
         self.path = path
         self.outbox = Outbox(self.conn)
         self.silences = Silences(self.conn)
@@ -129,6 +133,7 @@ class Store:
         self.sums = Sums(self.conn, tz)
         self.budget_states = BudgetStates(self.conn)
         self.scan_states = ScanStates(self.conn)
+        self.completeness = Completeness(self.conn)
 
     def patient(self) -> None:
         """Writes wait longer for another's lock, feeding the watchdog (the daemon's: see `Connection.patient`)."""
@@ -145,13 +150,23 @@ class Store:
 
     # --- writes ----------------------------------------------------------------------------
 
-    def record_fetch(self, source: str, kind: str, window: Window, started: float, result: FetchResult) -> Written:
-        """Store one fetch's records and its log entry in one transaction."""
+    def record_fetch(
+        self,
+        source: str,
+        kind: str,
+        window: Window,
+        started: float,
+        result: FetchResult,
+        reporting: Reporting = DEFAULT,
+    ) -> Written:
+        """Store one fetch's records, its log entry and the completeness it establishes (by how
+        the provider `reporting`) in one transaction."""
         with self.conn.write():
             written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
             if result.file is not None:
                 self.files.save(source, result.file)
-            self._log(source, kind, window.start_ts, window.end_ts, started, "ok", written, None)
+            finished = self._log(source, kind, window.start_ts, window.end_ts, started, "ok", written, None)
+            self.completeness.advance(source, reporting, window.start_ts, window.end_ts, finished)
         return written
 
     def record_failure(self, source: str, kind: str, window: Window | None, started: float, error: str) -> None:
@@ -284,7 +299,9 @@ class Store:
         status: str,
         written: Written,
         error: str | None,
-    ) -> None:
+    ) -> float:
+        """Log a fetch; when it finished."""
+        finished = time.time()
         self.conn.execute(
             "INSERT INTO fetches (source, kind, window_start, window_end, started, finished, status, rows, changed,"
             " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -294,13 +311,14 @@ class Store:
                 start,
                 end,
                 started,
-                time.time(),
+                finished,
                 status,
                 written.rows,
                 written.changed,
                 error,
             ),
         )
+        return finished
 
     # --- reads -----------------------------------------------------------------------------
 

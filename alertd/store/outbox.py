@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from alertd.model import Alert, Message, Sent, utc
+from alertd.model import Alert, Message, Sent, Stated, facts_series, utc
+from alertd.money import to_micros
 from alertd.store.connection import Connection
 
 
@@ -33,6 +34,54 @@ class Delivery:
     message: Message
 
 
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime  # when that send ended
+    ok: bool
+    error: str | None  # masked
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One delivery as the log shows it: its alert and target, where it stands now, every attempt in order."""
+
+    id: int
+    alert: str  # the title
+    rule: str
+    series: str | None  # of an anomaly alert: what a silence may name
+    channel: str
+    url: str  # masked
+    status: str  # as stored: pending, sent, failed, silenced, suppressed
+    next_attempt: datetime
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def state(self) -> str:
+        """One word, never a failed attempt's: pending, retrying, sent, given_up, silenced or dropped
+        (held by a silence that ended after the alert stopped firing)."""
+        if self.status == "pending":
+            return "retrying" if self.attempts else "pending"
+        return {"failed": "given_up", "suppressed": "dropped"}.get(self.status, self.status)
+
+    def as_json(self, tz: tzinfo) -> dict[str, object]:
+        def local(moment: datetime) -> str:
+            return moment.astimezone(tz).isoformat(timespec="seconds")
+
+        return {
+            "id": self.id,
+            "alert": self.alert,
+            "rule": self.rule,
+            "channel": self.channel,
+            "url": self.url,
+            "state": self.state,
+            "next_attempt": local(self.next_attempt) if self.status == "pending" else None,
+            "attempts": [
+                {"attempt": n, "at": local(a.at), "result": "sent" if a.ok else "failed", "error": a.error}
+                for n, a in enumerate(self.attempts, start=1)
+            ],
+        }
+
+
 class Outbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -43,6 +92,18 @@ class Outbox:
             (rule, int(period_start.timestamp())),
         )
         return [Sent(kind, Decimal(threshold or 0), repeat, utc(created)) for kind, threshold, repeat, created in rows]
+
+    def stated(self, rule: str, period_start: datetime) -> Stated | None:
+        """What the summary of `rule`'s period from `period_start` said, if one was sent."""
+        row = self.conn.execute(
+            "SELECT facts FROM alerts WHERE rule = ? AND period_start = ? AND kind = 'summary'",
+            (rule, int(period_start.timestamp())),
+        ).fetchone()
+        if row is None:
+            return None
+        facts = json.loads(row[0])
+        by_source = {source: to_micros(amount) for source, amount in facts.get("by_source", {}).items()}
+        return Stated(to_micros(facts["spent"]), by_source)
 
     def enqueue(
         self,
@@ -149,25 +210,25 @@ class Outbox:
                 [(now.timestamp(), i, (now + lease).timestamp()) for i in delivery_ids],
             )
 
-    def mark_sent(self, delivery_id: int, now: datetime, told: Sequence[int] = ()) -> None:
-        """A successful attempt; `told` are given-up deliveries whose failure this message reported."""
+    def mark_sent(self, delivery_id: int, at: datetime, told: Sequence[int] = ()) -> None:
+        """A successful attempt, sent `at`; `told` are given-up deliveries whose failure this message reported."""
         with self.conn.write():
             self.conn.execute(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
                 " WHERE id = ?",
-                (now.timestamp(), delivery_id),
+                (at.timestamp(), delivery_id),
             )
             self.conn.execute(
                 "INSERT INTO attempts (delivery_id, at, ok, error) VALUES (?, ?, 1, NULL)",
-                (delivery_id, now.timestamp()),
+                (delivery_id, at.timestamp()),
             )
             self.conn.executemany(
                 "INSERT OR IGNORE INTO failure_notices (delivery_id, told_at) VALUES (?, ?)",
-                [(d, now.timestamp()) for d in told],
+                [(d, at.timestamp()) for d in told],
             )
 
-    def mark_failed(self, delivery_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
-        """A failed attempt: retried at `retry_at`, or given up for good when None."""
+    def mark_failed(self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None) -> None:
+        """A failed attempt, made `at`: retried at `retry_at`, or given up for good when None."""
         with self.conn.write():
             self.conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt = ?"
@@ -176,7 +237,7 @@ class Outbox:
             )
             self.conn.execute(
                 "INSERT INTO attempts (delivery_id, at, ok, error) VALUES (?, ?, 0, ?)",
-                (delivery_id, now.timestamp(), error),
+                (delivery_id, at.timestamp(), error),
             )
 
     def untold_failures(self, other_than: str) -> list[tuple[int, str, str, str, str]]:
@@ -190,26 +251,49 @@ class Outbox:
         )
         return list(rows)
 
-    def log(self, failed_only: bool, limit: int) -> list[dict[str, object]]:
-        """Delivery attempts, newest first."""
+    def history(self, limit: int, failed: bool = False) -> list[Logged]:
+        """Deliveries, newest first, each with its attempts; `failed`: only those with a failed attempt,
+        whether or not a later one succeeded."""
+        where = "WHERE EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = d.id AND t.ok = 0)" if failed else ""
+        return self._logged(where, limit)
+
+    def failing(self, limit: int) -> list[Logged]:
+        """Deliveries a failed attempt left undelivered (retrying or given up), newest first."""
+        return self._logged("WHERE d.status = 'failed' OR (d.status = 'pending' AND d.attempts > 0)", limit)
+
+    def _logged(self, where: str, limit: int) -> list[Logged]:
         rows = self.conn.execute(
-            "SELECT t.at, a.title, d.channel, d.target_masked, t.ok, t.error, d.status,"
-            " (SELECT count(*) FROM attempts u WHERE u.delivery_id = t.delivery_id AND u.id <= t.id)"
-            " FROM attempts t JOIN deliveries d ON d.id = t.delivery_id JOIN alerts a ON a.id = d.alert_id"
-            f"{' WHERE t.ok = 0' if failed_only else ''} ORDER BY t.id DESC LIMIT ?",
+            "SELECT d.id, a.title, a.rule, a.facts, d.channel, d.target_masked, d.status, d.next_attempt"
+            f" FROM deliveries d JOIN alerts a ON a.id = d.alert_id {where} ORDER BY d.id DESC LIMIT ?",
             (limit,),
-        )
-        keys = ("at", "alert", "channel", "url", "ok", "error", "state", "attempt")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        ).fetchall()
+        attempts: dict[int, list[Attempt]] = {row[0]: [] for row in rows}
+        for delivery_id, at, ok, error in self.conn.execute(
+            "SELECT delivery_id, at, ok, error FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY id",
+            (json.dumps(list(attempts)),),
+        ):
+            attempts[delivery_id].append(Attempt(utc(at), bool(ok), error))
+        return [
+            Logged(i, title, rule, facts_series(json.loads(facts)), channel, url, status, utc(due), tuple(attempts[i]))
+            for i, title, rule, facts, channel, url, status, due in rows
+        ]
 
     def alerts_since(self, since: datetime) -> list[dict[str, object]]:
         """Alerts decided since `since`, with how their deliveries stand."""
         rows = self.conn.execute(
-            "SELECT a.rule, a.kind, a.threshold, a.severity, a.repeat, a.created, a.title,"
-            " sum(d.status = 'sent'), sum(d.status = 'pending'), sum(d.status = 'failed')"
+            "SELECT a.rule, a.facts, a.kind, a.threshold, a.severity, a.repeat, a.created, a.title,"
+            " sum(d.status = 'sent'), sum(d.status = 'pending'), sum(d.status = 'failed'),"
+            " sum(d.status = 'silenced'), sum(d.status = 'suppressed')"
             " FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id"
             " WHERE a.created >= ? GROUP BY a.id ORDER BY a.id",
             (since.timestamp(),),
         )
-        keys = ("rule", "kind", "threshold", "severity", "repeat", "created", "title", "sent", "pending", "failed")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        keys = ("kind", "threshold", "severity", "repeat", "created", "title")
+        counts = ("sent", "pending", "failed", "silenced", "dropped")
+        return [
+            {"rule": rule, "series": facts_series(json.loads(facts))}
+            | dict(zip(keys, row[:6], strict=True))
+            | {k: n or 0 for k, n in zip(counts, row[6:], strict=True)}
+            for rule, facts, *row in rows
+        ]

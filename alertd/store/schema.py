@@ -242,6 +242,15 @@ MIGRATIONS: list[str] = [
         WHERE last_error IS NOT NULL;
     UPDATE attempts SET error = '(not kept: written before alertd masked every URL shape)' WHERE error IS NOT NULL;
     """,
+    # 10: how complete each source's data is (alertd/rules/completeness.py), advanced by the
+    # successful fetch that establishes it, in its transaction.
+    """
+    CREATE TABLE IF NOT EXISTS completeness (
+        source TEXT PRIMARY KEY,
+        through INTEGER NOT NULL,           -- unix seconds: every bucket ending by then is in
+        fetched REAL NOT NULL               -- when the fetch that established it finished
+    );
+    """,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,11 @@ class Silence:
 
     def matches(self, rule: str, series: str | None, at: datetime) -> bool:
         return self.rule == rule and self.series in (None, series) and self.starts <= at < self.ends
+
+
+def held_until(silences: Sequence[Silence], rule: str, series: str | None, at: datetime) -> datetime | None:
+    """When the silences holding (rule, series) at `at` end (the latest, when several overlap); None: none does."""
+    return max((s.ends for s in silences if s.matches(rule, series, at)), default=None)
 
 
 class Silences:
