@@ -98,7 +98,7 @@ def _comparison(status: BudgetStatus, closed: bool, tz: ZoneInfo) -> str:
     if status.compared_spent is None:
         return f"vs {before} at this point last period"
     # Part of the spend is past where its source's data is complete (a growing hour): compare the rest.
-    return f"vs {before} at the same point last period for the {money(status.compared_spent)} of complete data"
+    return f"{money(status.compared_spent)} of it complete, vs {before} at the same point last period"
 
 
 def _previous_label(status: BudgetStatus, tz: ZoneInfo) -> str:
