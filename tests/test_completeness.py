@@ -18,6 +18,7 @@ from alertd.ingest import poll
 from alertd.model import CostRecord
 from alertd.rules.budget import Coverage, budget_status
 from alertd.rules.completeness import DAY, HOUR, REPORTING, advanced, established
+from alertd.status import collect, render_text
 from alertd.store import Store
 
 BERLIN_DEC = datetime(2026, 11, 30, 23, tzinfo=UTC)  # 1 December 2026, 00:00 in Berlin
@@ -101,6 +102,13 @@ def test_summary_waits_for_complete_data_then_one_correct_summary_and_one_correc
         assert check(cfg, store, now + timedelta(hours=1)) == []
         assert coverage_of(cfg, store).through == {}
         (row,) = statuses(cfg, store, now)
+        shown = collect(cfg, store, now + timedelta(hours=1))
+        assert shown["sources"][0]["complete_through"] is None
+        assert shown["budgets"][0]["summary"]["state"] == "waiting"
+        assert shown["budgets"][0]["summary"]["waiting_for"] == [{"source": "csv", "complete_through": None}]
+        assert "waits for csv (complete through nothing); sent marked incomplete from 2026-12-04T00:00:00+01:00" in (
+            render_text(shown)
+        )
         hourly(feed, BERLIN_NOV, now + timedelta(hours=2), "1.10")  # fixed, November in full
         alerts = check(cfg, store, now + timedelta(hours=2))
         (kind, title, _), *rest = alerts
@@ -108,6 +116,9 @@ def test_summary_waits_for_complete_data_then_one_correct_summary_and_one_correc
         november = len(range(int(BERLIN_NOV.timestamp()), int(BERLIN_DEC.timestamp()), HOUR)) * 1.10
         assert title == f"[alertd] b: November 2026 closed at ${november:,.2f} of $3,000.00 (26.4%)"
         assert check(cfg, store, now + timedelta(hours=3)) == alerts  # said once
+        shown = collect(cfg, store, now + timedelta(hours=3))
+        assert shown["sources"][0]["complete_through"] == "2026-12-01T11:00:00+01:00"  # the newest row ends 10:00 UTC
+        assert shown["budgets"][0]["summary"]["state"] == "sent"
         # A late restatement of a November hour: one correction, naming the source.
         text = feed.read_text().replace("gpu,2026-11-10T10:00:00Z,1.10", "gpu,2026-11-10T10:00:00Z,26.10")
         feed.write_text(text)
