@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.model import Alert, BudgetStatus, Contributor, Forecast
-from alertd.notify.render import Message, period_label, render, render_test, sparkline, time_left
+from alertd.notify.render import Message, render, render_test
+from alertd.notify.words import period_label, sparkline, time_left
 
 M = 1_000_000
 BERLIN = ZoneInfo("Europe/Berlin")
