@@ -77,7 +77,8 @@ def backfill(
     for name in names:
         rows = changed = fetches = 0
         clock = time.monotonic()
-        whole_file = kind == "poll" and isinstance(config.source(name), CsvSource)  # see `poll_window`
+        # A CSV poll reads the whole file (see `poll_window`): it is logged and recorded with no window.
+        whole_file = kind == "poll" and isinstance(config.source(name), CsvSource)
         try:
             source = build(config, name, retry)
         except Exception as exc:  # a config the checks let through (say, a URL httpx refuses)
@@ -97,10 +98,11 @@ def backfill(
                     error = redact(str(exc))
                 except Exception as exc:  # a poll is sealed: whatever a provider sends fails this source only
                     error, bug = _unexpected(name, exc), exc
+                asked = None if whole_file else chunk
                 if error is not None:
-                    _failed(store, name, kind, None if whole_file else chunk, started, error, bug)
+                    _failed(store, name, kind, asked, started, error, bug)
                     break
-                written = store.record_fetch(name, kind, chunk, started, result, reporting)
+                written = store.record_fetch(name, kind, asked, started, result, reporting)
                 del result  # a CSV file's rows: not held while the next source is read
                 rows, changed, fetches = rows + written.rows, changed + written.changed, fetches + 1
                 if advance:

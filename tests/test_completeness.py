@@ -7,6 +7,7 @@ later than every instant here)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -113,9 +114,11 @@ def test_summary_waits_for_complete_data_then_one_correct_summary_and_one_correc
         alerts = check(cfg, store, now + timedelta(hours=2))
         (kind, title, _), *rest = alerts
         assert (kind, rest) == ("summary", [])
-        november = len(range(int(BERLIN_NOV.timestamp()), int(BERLIN_DEC.timestamp()), HOUR)) * 1.10
+        november = len(range(int(BERLIN_NOV.timestamp()), int(BERLIN_DEC.timestamp()), HOUR)) * Decimal("1.10")
         assert title == f"[alertd] b: November 2026 closed at ${november:,.2f} of $3,000.00 (26.4%)"
         assert check(cfg, store, now + timedelta(hours=3)) == alerts  # said once
+        windows = store.conn.execute("SELECT DISTINCT window_start, window_end FROM fetches").fetchall()
+        assert windows == [(None, None)]  # a CSV poll reads the whole file: no made-up 1970 window
         shown = collect(cfg, store, now + timedelta(hours=3))
         assert shown["sources"][0]["complete_through"] == "2026-12-01T11:00:00+01:00"  # the newest row ends 10:00 UTC
         assert shown["budgets"][0]["summary"]["state"] == "sent"

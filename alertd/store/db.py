@@ -154,25 +154,25 @@ class Store:
         self,
         source: str,
         kind: str,
-        window: Window,
+        window: Window | None,
         started: float,
         result: FetchResult,
         reporting: Reporting = DEFAULT,
     ) -> Written:
         """Store one fetch's records, its log entry and the completeness it establishes (by how
-        the provider `reporting`) in one transaction."""
+        the provider `reporting`) in one transaction. `window`: None for a whole file read."""
         with self.conn.write():
             written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
             if result.file is not None:
                 self.files.save(source, result.file)
-            finished = self._log(source, kind, window.start_ts, window.end_ts, started, "ok", written, None)
-            self.completeness.advance(source, reporting, window.start_ts, window.end_ts, finished)
+            start, end = _bounds(window)
+            finished = self._log(source, kind, start, end, started, "ok", written, None)
+            self.completeness.advance(source, reporting, start, end, finished)
         return written
 
     def record_failure(self, source: str, kind: str, window: Window | None, started: float, error: str) -> None:
         with self.conn.write():
-            start, end = (window.start_ts, window.end_ts) if window else (None, None)
-            self._log(source, kind, start, end, started, "error", Written(0, 0), error)
+            self._log(source, kind, *_bounds(window), started, "error", Written(0, 0), error)
 
     def import_records(self, source: str, records: Iterable[CostRecord], started: float) -> Written:
         """All of `records` (of `source`, in one currency) or, if iterating them raises, none of them.
@@ -346,6 +346,10 @@ class Store:
     def series_states(self, rule: str) -> dict[str, SeriesState]:
         """The anomaly lifecycle of each series of `rule` (kept with its scan by `scan_states`)."""
         return self.scan_states.lifecycle(rule)
+
+
+def _bounds(window: Window | None) -> tuple[int | None, int | None]:
+    return (window.start_ts, window.end_ts) if window else (None, None)
 
 
 class _Tally:
