@@ -243,9 +243,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _title(alert: Alert, tz: ZoneInfo) -> str:
-    from alertd.notify.render import render
+    from alertd.notify.render import document  # not laid out: a replay prints titles only
 
-    return render(alert, tz).title.removeprefix("[alertd] ")
+    return document(alert, tz).title.removeprefix("[alertd] ")
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:

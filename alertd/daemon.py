@@ -175,7 +175,15 @@ class Daemon:
         # The first cycle after a start or a reload evaluates every budget, so that STATUS and the
         # metrics know them all; later ones only those that may have news.
         known = {b.name for b in self.config.budgets}
+        began = time.perf_counter()
         report = run_cycle(self.config, self.store, due, now, everything=not known <= set(self.statuses))
+        log.info(
+            "cycle took %.3f s: %d sources polled, %d new alerts, %d deliveries sent",
+            time.perf_counter() - began,
+            sum(1 for o in report.polled if not o.skipped),
+            len(report.evaluation.new) if report.evaluation is not None else 0,
+            report.deliveries.sent,
+        )
         if report.evaluation:
             self.statuses = {
                 name: s

@@ -130,6 +130,7 @@ class Stated:
 
     total: int  # micro-units
     by_source: Mapping[str, int]
+    incomplete: bool = False  # sent while a source still fell short of the period's end
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ nothing is sent. Reads only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,6 +115,8 @@ class _Replayer:
         actual = [s for s in self.log if s.kind == "budget"]
         highest = max((s.threshold for s in actual), default=Decimal(0))
         self.next = min((t for t in self.budget.thresholds if t > highest), default=None)
+        # The least spend that reaches it, in micro-units: checked every hour without a Decimal.
+        self.need = None if self.next is None else math.ceil(self.next * self.amount / 100)
         last = max((s.created for s in actual if s.threshold == highest), default=None)
         repeat = self.budget.repeat
         self.remind_at = None if repeat is None or last is None else last + repeat
@@ -126,10 +129,11 @@ class _Replayer:
             self.first_day, self.log = local_day(self.start, tz), []
             self._read_log()
         spent = self.timeline.spent(self.first_day, today)
-        percent = Decimal(spent * 100) / Decimal(self.amount)
-        crossing = self.next is not None and percent >= self.next
+        crossing = self.need is not None and spent >= self.need
         reminding = self.remind_at is not None and now >= self.remind_at
-        forecasting = forecast_due(budget, self.start, self.end, hour, percent, self.log, self.last_forecast)
+        forecasting = bool(budget.forecast) and forecast_due(
+            budget, self.start, self.end, hour, Decimal(spent * 100) / self.amount, self.log, self.last_forecast
+        )
         if not (crossing or reminding or forecasting):
             return
         if forecasting:

@@ -39,6 +39,14 @@ Files: this one measures, scale_data.py makes the data and rules, scale_report.p
   SIGTERM at --run-cycles, at --run-timeout, or after 60 s when its pace would not reach
   --run-cycles within --run-timeout. Flat: least-squares slope after the first 10 % of cycles
   at most 0.5 MiB per 100 cycles.
+- Daemon cycles (not with --skip-daemon-cycles): after the rounds, on the full-size dataset, per
+  round from the post-backfill copy with the CSV files restored: `alertd run` with every source
+  `every: 1s`, timed by its own `cycle took X s` log lines (run_cycle alone: no start-up,
+  imports, and Apprise's plugin load only in the first cycle that delivers). First cycle; median
+  of the 5 that follow (nothing new); then one hour appended right after a cycle is logged, and
+  the first of the next 3 cycles whose polls report new rows. Peak RSS = VmHWM after that cycle
+  (VmRSS after it printed too); messages counted by the receiver per cycle. 120 s for the first
+  cycle, 30 s for each later one, then SIGTERM (killed after 30 s more).
 """
 
 from __future__ import annotations
@@ -56,19 +64,27 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import scale_data as data_mod
-from _common import Started, alertd_command, clean_env, fresh, measure, rss_mib
+from _common import Measured, Started, alertd_command, clean_env, fresh, measure, peak_rss_mib, rss_mib
 from scale_report import Figure, Scenario, mib, report
 
 BASELINE_SQL = "SELECT source, line_item, SUM(amount) FROM costs GROUP BY source, line_item"
 _BASELINE = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint(len(c.execute(sys.argv[2]).fetchall()))\n"
 _POLL_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ poll ", re.M)
+_CYCLE_LINE = re.compile(
+    r" INFO cycle took (\d+(?:\.\d+)?) s: (\d+) sources polled, (\d+) new alerts, (\d+) deliveries sent"
+)
+_POLL_CHANGED = re.compile(r" INFO poll \S+: (\d+) rows, (\d+) new or revised")
+FIRST_CYCLE_TIMEOUT = 120.0  # seconds for the daemon's first cycle to be logged
+CYCLE_TIMEOUT = 30.0  # for each later one
+QUIET_CYCLES = 5  # cycles with nothing new after the first
+AFTER_APPEND = 3  # cycles waited for after the new hour is appended
 
 
 class Receiver:
@@ -134,7 +150,7 @@ class Bench:
             measure([sys.executable, "-c", _BASELINE, str(db), BASELINE_SQL], timeout=self.args.timeout, env=self.env)
         )
 
-    def scenario(self, label: str, series: int, months: float, skip: set[str]) -> Scenario:
+    def scenario(self, label: str, series: int, months: float, skip: set[str], *, cycles: bool = False) -> Scenario:
         sc = Scenario(label, series, months)
         hours = round(months * 730)
         total = round(self.args.months * 730)
@@ -195,14 +211,146 @@ class Bench:
                     data_mod.append_hour(data, self.args.seed)
                 self.alertd_run(name, verb, path, sc, db)
         data_mod.restore(data)
+        if cycles:
+            self.daemon_cycles(data, db, pristine, where, sc)
         return sc
 
-    def write_rules(self, data: data_mod.Dataset, db: Path, where: Path, every: str, sc: Scenario) -> Path:
+    def daemon_cycles(self, data: data_mod.Dataset, db: Path, pristine: Path, where: Path, sc: Scenario) -> None:
+        """A running daemon's own view: `alertd run`, every source every second, from the pristine
+        database: its first cycle, QUIET_CYCLES with nothing new, then one new hour; each cycle's
+        time as the daemon logs it (`cycle took X s`), without start-up and imports."""
+        rules = self.write_rules(data, db, where, "1s", sc, name="rules-every-1s.yaml")
+        names = ("daemon: first cycle", "daemon: nothing new", "daemon: one new hour")
+        for name in names:
+            sc.figures[name] = Figure()
+        first, quiet, new_hour = (sc.figures[name] for name in names)
+        logs = where / "logs"
+        logs.mkdir(exist_ok=True)
+        sc.facts["daemon_cycles"] = []
+        for round_ in range(self.args.repeat):
+            _copy_db(pristine, db)
+            data_mod.restore(data)
+            log_path = logs / f"daemon-cycles-{round_ + 1}.log"
+            self.log(f" daemon cycles {round_ + 1}/{self.args.repeat}: `alertd run`, every source every second")
+            facts = self._daemon_round(rules, data, log_path)
+            sc.facts["daemon_cycles"].append(facts)
+            cycles, before, hwm = facts["cycles"], facts["appended_after"], facts["vmhwm_mib"]
+            if not cycles:
+                first.timeout_s = FIRST_CYCLE_TIMEOUT
+                first.runs.append(Measured(FIRST_CYCLE_TIMEOUT, facts["peak_rss_mib"], None, "", ""))
+                break
+            first.runs.append(Measured(cycles[0]["seconds"], hwm[0], 0, "", ""))
+            first.messages.append(facts["messages"][0])
+            if before is None:
+                quiet.timeout_s = new_hour.timeout_s = CYCLE_TIMEOUT
+                quiet.runs.append(Measured(CYCLE_TIMEOUT, facts["peak_rss_mib"], None, "", ""))
+                break
+            calm = [c["seconds"] for c in cycles[1:before]]
+            quiet.runs.append(Measured(statistics.median(calm), hwm[before - 1], 0, "", ""))
+            quiet.messages.append(sum(facts["messages"][1:before]))
+            news = next((i for i in range(before, len(cycles)) if cycles[i]["changed"] > 0), None)
+            if news is None:
+                new_hour.timeout_s = CYCLE_TIMEOUT
+                new_hour.runs.append(Measured(CYCLE_TIMEOUT, facts["peak_rss_mib"], None, "", ""))
+                break
+            new_hour.runs.append(Measured(cycles[news]["seconds"], hwm[news], 0, "", ""))
+            new_hour.messages.append(facts["messages"][news])
+            rss = facts["vmrss_mib"]
+            sc.facts.setdefault("daemon_vmrss_mib", []).append([rss[0], rss[before - 1], rss[news]])
+
+    def _daemon_round(self, rules: Path, data: data_mod.Dataset, log_path: Path) -> dict[str, Any]:
+        """One `alertd run` until its first cycle + QUIET_CYCLES + AFTER_APPEND cycles (the new hour
+        appended after the quiet ones), then SIGTERM; always stopped, killed if need be."""
+        self.receiver.take()
+        started = Started([*self.alertd, "run", "-c", str(rules)], self.env, stderr=log_path)
+        seen: dict[int, tuple[int, float | None, float | None]] = {}  # cycles logged → (messages, VmHWM, VmRSS)
+        appended_after: int | None = None
+        appended_rows = 0
+        stopped = "done"
+
+        def wait_for(count: int, timeout: float) -> int | None:
+            deadline = time.monotonic() + timeout
+            while True:
+                logged = len(_CYCLE_LINE.findall(log_path.read_text(errors="replace")))
+                if logged >= count:
+                    seen[logged] = (self.receiver.take(), peak_rss_mib(started.pid), rss_mib(started.pid))
+                    return logged
+                if time.monotonic() > deadline:
+                    return None
+                if peak_rss_mib(started.pid) is None:
+                    return None  # the daemon is gone
+                time.sleep(0.02)
+
+        try:
+            logged = wait_for(1, FIRST_CYCLE_TIMEOUT)
+            while logged is not None and logged < 1 + QUIET_CYCLES:
+                logged = wait_for(logged + 1, CYCLE_TIMEOUT)
+            if logged is not None:
+                # Right after a cycle is logged: the daemon sleeps until its next poll, a second after
+                # this cycle's start, so the files are whole when it next reads them.
+                appended_after, appended_rows = logged, data_mod.append_hour(data, self.args.seed)
+                while logged is not None and logged < appended_after + AFTER_APPEND:
+                    logged = wait_for(logged + 1, CYCLE_TIMEOUT)
+            if logged is None:
+                stopped = "timed out or exited while waiting for a cycle"
+        finally:
+            peak = peak_rss_mib(started.pid)
+            group = None
+            with suppress(ProcessLookupError):
+                group = os.getpgid(started.pid)
+                os.kill(started.pid, signal.SIGTERM)
+            run = started.finish(30)
+            with suppress(ProcessLookupError, PermissionError):
+                if group is not None:
+                    os.killpg(group, signal.SIGKILL)  # whatever it may have left behind
+            data_mod.restore(data)
+        cycles: list[dict[str, Any]] = []
+        changed = 0
+        for line in run.stderr.splitlines():
+            if m := _POLL_CHANGED.search(line):
+                changed += int(m[2])
+            elif m := _CYCLE_LINE.search(line):
+                cycles.append(
+                    {"seconds": float(m[1]), "polled": int(m[2]), "new_alerts": int(m[3]), "sent": int(m[4])}
+                    | {"changed": changed}
+                )
+                changed = 0
+        # A look at the receiver counts the messages of every cycle since the previous look: they go
+        # to the last of them. VmHWM and VmRSS after a cycle: the first look at or after it.
+        messages = [seen[i + 1][0] if i + 1 in seen else 0 for i in range(len(cycles))]
+        hwm = [next((seen[c][1] for c in sorted(seen) if c >= i + 1), peak) for i in range(len(cycles))]
+        resident = [next((seen[c][2] for c in sorted(seen) if c >= i + 1), None) for i in range(len(cycles))]
+        news = next((c for c in cycles[appended_after or len(cycles) :] if c["changed"]), None)
+        later = ", ".join(f"{c['seconds']:.3f}" for c in cycles[1:])
+        self.log(
+            "  "
+            + (f"first cycle {cycles[0]['seconds']:.3f} s" if cycles else "no cycle logged")
+            + (f", then {later} s" if later else "")
+            + f"; new hour: {appended_rows} rows appended after cycle {appended_after}, "
+            + (f"{news['changed']} new or revised in one cycle" if news else "not seen")
+            + f"; VmHWM {mib(peak)}, VmRSS after the last cycle {mib(resident[-1] if resident else None)}"
+            + f", exit {run.returncode} ({stopped})"
+        )
+        return {
+            "cycles": cycles,
+            "appended_after": appended_after,
+            "appended_rows": appended_rows,
+            "messages": messages,
+            "vmhwm_mib": hwm,
+            "vmrss_mib": resident,
+            "peak_rss_mib": peak if peak is not None else run.rss_mib,
+            "exit": run.returncode,
+            "stopped": stopped,
+        }
+
+    def write_rules(
+        self, data: data_mod.Dataset, db: Path, where: Path, every: str, sc: Scenario, name: str = "rules.yaml"
+    ) -> Path:
         rng = random.Random(self.args.seed)
         now = datetime.fromtimestamp(self.end, UTC)
         budgets, bands = data_mod.budgets_yaml(data, self.args.budgets, now, rng)
         anomalies, scans = data_mod.anomalies_yaml(data, self.args.anomalies, rng)
-        path = where / "rules.yaml"
+        path = where / name
         header = data_mod.rules_header(data, db, self.receiver.port, every)
         path.write_text(f"{header}budgets:\n{budgets}anomalies:\n{anomalies}")
         sc.facts |= {"budget_bands": bands, "anomaly_series_scans": scans, "rows": data.rows}
@@ -307,6 +455,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=3, help="rounds; medians (default 3)")
     ap.add_argument("--timeout", type=float, default=90, help="seconds per command before it is killed (default 90)")
     ap.add_argument("--skip-growth", action="store_true", help="no half-history / half-series runs")
+    ap.add_argument(
+        "--skip-daemon-cycles", action="store_true", help="no `alertd run` cycle timings on the full-size dataset"
+    )
     ap.add_argument("--run-cycles", type=int, default=1000)
     ap.add_argument("--run-days", type=int, default=14, help="history of the `alertd run` dataset (default 14)")
     ap.add_argument("--run-sample", type=int, default=10, help="VmRSS every this many cycles (default 10)")
@@ -325,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     bench = Bench(args)
     began = time.perf_counter()
-    full = bench.scenario("full", args.series, args.months, set())
+    full = bench.scenario("full", args.series, args.months, set(), cycles=not args.skip_daemon_cycles)
     growth: dict[str, Scenario] = {}
     if not args.skip_growth:
         skip = {name for name, fig in full.figures.items() if fig.timed_out or not fig.runs}

@@ -149,6 +149,31 @@ def test_a_summary_still_incomplete_after_three_days_says_what_is_missing(tmp_pa
     assert "closed at" not in title
 
 
+def test_an_incomplete_summary_is_corrected_once_its_source_completes_even_without_a_change_in_it(
+    tmp_path: Path,
+) -> None:
+    """A late November cost lands while the feed is still short of the end (no correction yet:
+    the total is not final); then a December row completes November without changing it: the
+    correction comes then, once."""
+    feed = tmp_path / "feed.csv"
+    cfg = config(feed, {"amount": 3000, "period": "month", "thresholds": [99], "summary": True})
+    hourly(feed, BERLIN_NOV, BERLIN_DEC - timedelta(hours=10))
+    late = BERLIN_DEC + timedelta(days=3, hours=1)
+    with Store(tmp_path / "a.db", cfg.tz) as store:
+        assert [a[0] for a in check(cfg, store, late)] == ["summary"]  # $710.00 counted, incomplete
+        feed.write_text(feed.read_text().replace("gpu,2026-11-10T10:00:00Z,1", "gpu,2026-11-10T10:00:00Z,26"))
+        assert [a[0] for a in check(cfg, store, late + timedelta(hours=1))] == ["summary"]
+        with feed.open("a") as f:
+            f.write("gpu,2026-12-01T05:00:00Z,1\n")
+        alerts = check(cfg, store, late + timedelta(hours=2))
+        assert [a[0] for a in alerts] == ["summary", "revision"]
+        assert "$735.00 of $3,000.00" in alerts[1][1]
+        assert alerts[1][1].endswith("(revised from $710.00: late csv costs)")
+        with feed.open("a") as f:
+            f.write("gpu,2026-12-01T06:00:00Z,1\n")
+        assert len(check(cfg, store, late + timedelta(hours=3))) == 2
+
+
 def test_a_flat_source_compares_the_same_span_of_both_periods(tmp_path: Path) -> None:
     feed = tmp_path / "feed.csv"
     cfg = config(feed, {"amount": 50, "period": "month", "thresholds": [50]})

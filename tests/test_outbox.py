@@ -135,3 +135,21 @@ def test_each_attempt_records_its_own_time(write, tmp_path: Path) -> None:
     assert cycle + 0.9 < hung_at < hook_at  # the hung send ended a second into the cycle; the webhook's after it
     ((sent_at,),) = db.execute("SELECT sent_at FROM deliveries WHERE status = 'sent'").fetchall()
     assert sent_at == hook_at
+
+
+def test_a_failed_digest_is_one_log_line_and_every_alert_is_retried(tmp_path: Path, caplog) -> None:
+    from alertd.config import Config
+    from alertd.notify.dispatch import deliver
+
+    url = f"json://127.0.0.1:{closed_port()}/"
+    config = Config.model_validate({"channels": {"ops": url}})
+    with Store(tmp_path / "a.db", ZoneInfo("UTC")) as store:
+        for n in range(6):
+            store.outbox.enqueue(alert(f"k{n}"), Message(f"t{n}", "x", "x", "x"), {}, [Target("ops", 0, url)], NOW)
+        with caplog.at_level("INFO", logger="alertd.cycle"):
+            counts = deliver(config, store, NOW)
+        assert (counts.sent, counts.failed) == (0, 6)
+        assert len(store.outbox.due(NOW + timedelta(minutes=11))) == 6  # each one due again
+    lines = [r.getMessage() for r in caplog.records if r.name == "alertd.cycle"]
+    assert len(lines) == 1 and lines[0].startswith("delivery of 6 alerts to ops (json://127.0.0.1:"), lines
+    assert "failed, will retry" in lines[0]

@@ -26,10 +26,11 @@ from alertd import lifecycle
 from alertd.alerts.anomaly import Action, alert_of, digest, drivers, fingerprint, judge, params_of, status_of
 from alertd.config import Anomaly, Config
 from alertd.evaluate.anomaly_reads import Reads
+from alertd.evaluate.scan_pool import Scan, Scanned, scan_all
 from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key
-from alertd.rules.anomaly import ScanState, fresh, history_needed, resume, shape_for
+from alertd.rules.anomaly import ScanState, fresh, history_needed, shape_for
 from alertd.rules.series import DAY, HOUR, group_of, selects_item, sources_of, step_of
-from alertd.rules.verdicts import Point, Verdicts
+from alertd.rules.verdicts import Point
 from alertd.store import Store
 
 REWIND = {HOUR: 6, DAY: 3}  # buckets a checkpoint trails the last judged one: late revisions land after it
@@ -261,7 +262,7 @@ def _judge(
 ) -> dict[int, _Judged]:
     """Every job scanned up to its last complete bucket (with a checkpoint `REWIND` buckets before
     the end) and judged, by `id` of the job. Jobs from the same fresh state over the same buckets
-    with the same parameters share one scan."""
+    with the same parameters share one scan; a big pass scans on every core (`scan_pool`)."""
     for job in jobs:
         for source, items in _wanted(store, job, job.state.start, until, lookups):
             reads.want(source, job.state.step, job.state.start, items)
@@ -277,11 +278,16 @@ def _judge(
         else:
             pairs = frozenset((source, item) for source, names in _selected(job, reads) for item in names)
             shared.setdefault((params, job.state.start, step, frozenset(job.sources), pairs), []).append(job)
-    judged = {}
-    for group in shared.values():
+    groups = list(shared.values())
+    scans = []
+    for group in groups:
         lifecycle.beat()
-        points, checkpoint = _scan(config, store, group[0], until, reads)
-        for job in group:
+        scans.append(_scan(config, group[0], until, reads))
+    judged = {}
+
+    def take(n: int, scanned: Scanned) -> None:
+        points, checkpoint = scanned
+        for job in groups[n]:
             state, actions, last = judge(points, job.state.start, job.state.step, job.lifecycle, job.rule.cooldown)
             judged[id(job)] = _Judged(
                 job,
@@ -290,6 +296,8 @@ def _judge(
                 None if last is None else (last, points[last]),
                 checkpoint,
             )
+
+    scan_all(scans, take)
     return judged
 
 
@@ -306,18 +314,14 @@ def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
     return found
 
 
-def _scan(config: Config, store: Store, job: _Job, until: int, reads: Reads) -> tuple[Verdicts, ScanState]:
-    """The verdicts from `job.state.start` to the last complete bucket, and the checkpoint
+def _scan(config: Config, job: _Job, until: int, reads: Reads) -> Scan:
+    """The scan of `job` from `job.state.start` to the last complete bucket, with the checkpoint
     `REWIND` buckets before the end."""
     state = job.state
     step = state.step
     count = (until - state.start) // step
     values = reads.series(_selected(job, reads), state.start, count, step, job.line_item is not None)
-    params = params_of(job.rule, step)
-    cut = max(0, count - REWIND[step])
-    points, checkpoint = resume(state, values[:cut], config.tz, params)
-    later, _ = resume(checkpoint, values[cut:], config.tz, params)
-    return points + later, checkpoint
+    return Scan(state, values, max(0, count - REWIND[step]), config.tz, params_of(job.rule, step))
 
 
 def _status(done: _Judged, i: int, point: Point, event_start: int, resolved: bool, config: Config) -> AnomalyStatus:

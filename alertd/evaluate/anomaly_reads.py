@@ -56,7 +56,7 @@ class Reads:
         self._wants[source, step] = (min(lo, since), merged)
 
     def load(self) -> None:
-        """One query per (source, step) wanted: its rows streamed into per-line-item arrays."""
+        """One query per (source, step) wanted: its line items' rows into arrays, SQLite grouping them."""
         scans, until = self.store.scan_states, self.until
         for (source, step), (since, names) in self._wants.items():
             base = since // step
@@ -65,21 +65,20 @@ class Reads:
             size, items, seen = grid.size, grid.items, grid.seen
             empty = array("q", bytes(8 * size))
             exact = True
-            rows = scans.buckets(source, base * step, until, None if names is None else sorted(names), True)
-            for item, start, seconds, amount in rows:
-                i = start // step - base
-                if i >= size:
+            wanted = None if names is None else sorted(names)
+            for item, buckets, amounts, on_grid in scans.item_arrays(source, base * step, until, wanted, step):
+                exact = exact and on_grid
+                values, marks = items[item], seen[item] = empty[:], bytearray(size)
+                lo, n = buckets[0], len(buckets)
+                if buckets == list(range(lo, lo + n)):  # a row in every bucket from the first: placed in one go
+                    n = max(0, min(n, size - lo))  # not the bucket still running at `until`
+                    values[lo : lo + n] = array("q", amounts[:n])
+                    marks[lo : lo + n] = b"\x01" * n
                     continue
-                amounts = items.get(item)
-                if amounts is None:
-                    amounts, marks = items[item], seen[item] = empty[:], bytearray(size)
-                else:
-                    marks = seen[item]
-                marks[i] = 1
-                if start % step or seconds > step:
-                    exact = False
-                if start + seconds <= until:
-                    amounts[i] += amount
+                for i, amount in zip(buckets, amounts, strict=True):
+                    if i < size:
+                        marks[i] = 1
+                        values[i] += amount
             grid.exact = exact
             if names is None:  # every row was read: what the source reported is where any item has one
                 for marks in seen.values():

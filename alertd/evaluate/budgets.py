@@ -88,6 +88,7 @@ def evaluate_budgets(
     coverage = coverage_of(config, store)
     cube = SpendCube(store, _sources(store, due), views, config.tz, coverage.through)
     always = config.metrics is not None
+    touched = _Touched(store)
     evaluated: list[tuple[Budget, BudgetStatus, SummaryState | None]] = []
     closing: dict[datetime, list[tuple[Budget, SummaryState]]] = {}
     for budget, w in zip(due, views, strict=True):
@@ -100,17 +101,20 @@ def evaluate_budgets(
         summary = None
         if budget.summary:
             summary = _summary(store, budget, w, coverage, now)
-            if summary.due or summary.check_revision:
+            state = states.get(budget.name)
+            if summary.due or (
+                summary.check_revision and _may_be_revised(store, budget, summary, state, prints[budget.name], touched)
+            ):
                 closing.setdefault(summary.closed_at, []).append((budget, summary))
         evaluated.append((budget, status, summary))
     # Periods that closed: one read per closing instant (all month budgets share one).
     for closed_at, pending in closing.items():
-        states = {b.name: st for b, st in pending}
+        waiting = {b.name: st for b, st in pending}
         chosen = [b for b, _ in pending]
         for budget, closed in statuses(config, store, closed_at, chosen, forecast=False, coverage=coverage):
-            state = states[budget.name]
-            closed = replace(closed, lagging=state.lagging)
-            if state.due:
+            summary = waiting[budget.name]
+            closed = replace(closed, lagging=summary.lagging)
+            if summary.due:
                 enqueue(summary_alert(budget, closed))
             elif (alert := revision(budget, closed, store.outbox.stated(budget.name, closed.period_start))) is not None:
                 enqueue(alert)
@@ -118,6 +122,39 @@ def evaluate_budgets(
         {b.name: BudgetState(prints[b.name], newest, _next_due(b, st, sm, store)) for b, st, sm in evaluated}
     )
     return [status for _, status, _ in evaluated]
+
+
+class _Touched:
+    """Per source, the span of buckets changed after a change id (the hull of those changes), read
+    once per id in a pass: budgets evaluated together share their last change id."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.spans: dict[int, dict[str, tuple[int, int]]] = {}
+
+    def since(self, change_id: int) -> dict[str, tuple[int, int]]:
+        if change_id not in self.spans:
+            self.spans[change_id] = self.store.rollup.changes_since(change_id)[0]
+        return self.spans[change_id]
+
+
+def _may_be_revised(
+    store: Store, budget: Budget, summary: SummaryState, state: BudgetState | None, fingerprint: str, touched: _Touched
+) -> bool:
+    """Whether a sent summary's total may have moved since the budget was last evaluated: a change
+    reached into its period, or it was sent incomplete (a source completing later brings no change
+    of its own). A new or redefined budget compares once."""
+    if state is None or state.fingerprint != fingerprint:
+        return True
+    stated = store.outbox.stated(budget.name, summary.period_start)
+    if stated is None or stated.incomplete:
+        return stated is not None
+    start, end = int(summary.period_start.timestamp()), int(summary.period_end.timestamp())
+    return any(
+        first < end and last > start
+        for source, (first, last) in touched.since(state.change_id).items()
+        if budget.sources is None or source in budget.sources
+    )
 
 
 def _sources(store: Store, budgets: Sequence[Budget]) -> list[str]:

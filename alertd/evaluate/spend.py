@@ -25,14 +25,11 @@ from alertd.rules.budget import (
     compare_point,
     horizon,
     horizon_cut,
-    hour_shares,
     previous_point,
     selects,
 )
 from alertd.store import Store
 from alertd.store.rollup import day_start, local_day
-
-LONGEST_BUCKET = 31 * 86400  # a monthly row (FOCUS) still spreads its hours into the forecast's window
 
 
 class SpendCube:
@@ -85,6 +82,11 @@ class SpendCube:
         self._by_source: dict[str, list[Series]] = defaultdict(list)  # the series with hours, per source
         self._chosen: dict[tuple[object, object], list[Series]] = {}
         self._spends: dict[tuple[object, ...], Spend] = {}
+        self._window_sums: dict[tuple[object, object], dict[Series, tuple[int, int, int, int]]] = {}
+        self._day_series: dict[str, list[Series]] = defaultdict(list)  # the series with days, per source
+        for series in self.days:
+            self._day_series[series[0]].append(series)
+        self._source_days: dict[tuple[str, int, int], list[int]] = {}
 
     def spend(self, budget: Budget, w: Windows, *, hourly: bool) -> Spend:
         """The budget's spend, with the forecast's hours if asked; budgets with the same filters
@@ -102,15 +104,21 @@ class SpendCube:
     def _spend(self, chosen: Sequence[Series], w: Windows) -> Spend:
         start = int(w.start.timestamp())
         d_start, d_prev = local_day(start, self.tz), local_day(int(w.previous.timestamp()), self.tz)
+        sums = self._window_sums.setdefault((w.start, w.previous), {})
         current, compared, previous = {}, {}, {}
         today = 0
         for s in chosen:
-            cut = self._cut(s, self.today_start, self.now)
+            if s not in sums:  # once per series and period, however many budgets take it
+                cut = self._cut(s, self.today_start, self.now)
+                point = compare_point(w, self.through.get(s[0]))
+                sums[s] = (
+                    cut,
+                    self._closed(s, d_start, self.today) + cut,
+                    self._upto(s, d_start, point),
+                    self._upto(s, d_prev, previous_point(w, point)),
+                )
+            cut, current[s], compared[s], previous[s] = sums[s]
             today += cut
-            current[s] = self._closed(s, d_start, self.today) + cut
-            point = compare_point(w, self.through.get(s[0]))
-            compared[s] = self._upto(s, d_start, point)
-            previous[s] = self._upto(s, d_prev, previous_point(w, point))
         daily = self._daily(chosen, d_start, self.today)
         daily.append(today)
         # Whether the previous period has data: a local day of it summing to anything but zero.
@@ -118,13 +126,28 @@ class SpendCube:
         return Spend(current, compared, previous, known, daily, [], w.hourly_since)
 
     def _daily(self, chosen: Sequence[Series], first: int, end: int) -> list[int]:
-        """The chosen series' spend per local day of [first, end), whole days from the rollup."""
+        """The chosen series' spend per local day of [first, end), whole days from the rollup; a
+        source whose every series is chosen adds its total (summed once per range)."""
+        per_source: dict[str, list[Series]] = defaultdict(list)
+        for s in chosen:
+            if s in self.days:
+                per_source[s[0]].append(s)
+        daily = [0] * (end - first)
+        for source, series in per_source.items():
+            if len(series) == len(self._day_series[source]):
+                key = (source, first, end)
+                if key not in self._source_days:
+                    self._source_days[key] = self._days_of(series, first, end)
+                daily = list(map(operator.add, daily, self._source_days[key]))
+            else:
+                daily = list(map(operator.add, daily, self._days_of(series, first, end)))
+        return daily
+
+    def _days_of(self, series: Sequence[Series], first: int, end: int) -> list[int]:
         lo, hi = first - self.first_day, end - self.first_day
         daily = [0] * (end - first)
-        for s in chosen:
-            values = self.days.get(s)
-            if values:
-                daily = list(map(operator.add, daily, values[lo:hi]))
+        for s in series:
+            daily = list(map(operator.add, daily, self.days[s][lo:hi]))
         return daily
 
     def _upto(self, s: Series, first: int, moment: int) -> int:
@@ -198,26 +221,9 @@ class SpendCube:
 
     def _series_hours(self) -> dict[Series, tuple[list[int], int]]:
         """Per series, spend per hour from `first_hour` (long buckets spread) and where its newest
-        bucket ends; read from the cost rows on the first forecast asked for."""
+        bucket ends; read on the first forecast asked for (a daemon's store reads what changed)."""
         if self._hourly is None:
-            first, count = self.first_hour, self.hours
-            hours: dict[Series, list[int]] = {}
-            newest: dict[Series, int] = {}
-            for source, item, offsets, amounts, end in self.store.sums.hour_arrays(self.sources, first, self.now):
-                values = hours[source, item] = [0] * count
-                for hour, amount in zip(offsets, amounts, strict=True):
-                    values[hour] += amount
-                newest[source, item] = end
-            rows = self.store.sums.rows_off_the_hour(self.sources, first, self.now, LONGEST_BUCKET)
-            for source, item, start, seconds, amount in rows:  # day-long (Friendli), monthly (FOCUS) and odd buckets
-                s = (source, item)
-                if s not in hours:
-                    hours[s] = [0] * count
-                newest[s] = max(newest.get(s, 0), start + seconds)
-                for hour, part in hour_shares(start, seconds, amount):
-                    if first <= hour < first + count * HOUR:
-                        hours[s][(hour - first) // HOUR] += part
-            self._hourly = {s: (values, newest[s]) for s, values in hours.items()}
+            self._hourly = self.store.hours.series(self.sources, self.first_hour, self.hours, self.now)
             for s in self._hourly:
                 self._by_source[s[0]].append(s)
         return self._hourly

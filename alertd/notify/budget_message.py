@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from alertd.model import Alert, BudgetStatus, Forecast, Message
+from alertd.model import Alert, BudgetStatus, Forecast
 from alertd.money import format_money
 from alertd.notify.layout import Doc, Span, Table
 from alertd.notify.words import local_time, money_in, percent_of, period_label, signed, sparkline, time_left
@@ -14,7 +14,7 @@ MAX_CONTRIBUTORS = 5
 MAX_DRIVERS = 3
 
 
-def render_budget(alert: Alert, status: BudgetStatus, tz: ZoneInfo) -> Message:
+def render_budget(alert: Alert, status: BudgetStatus, tz: ZoneInfo) -> Doc:
     money = money_in(status.currency)
     scale = f"{money(status.spent)} of {money(status.amount)}"
     share = percent_of(status.spent, status.amount)
@@ -54,7 +54,7 @@ def render_budget(alert: Alert, status: BudgetStatus, tz: ZoneInfo) -> Message:
     if status.daily:
         peak = f" (peak {money(max(status.daily))}/day)"
         facts.append(("Daily", (Span(sparkline(status.daily), "code"), Span(peak))))
-    return Doc(title=title, lead=lead, facts=tuple(facts), tables=_tables(status)).message()
+    return Doc(title=title, lead=lead, facts=tuple(facts), tables=_tables(status))
 
 
 def _comparison(status: BudgetStatus, closed: bool, tz: ZoneInfo) -> str:

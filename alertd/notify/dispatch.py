@@ -112,27 +112,33 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
     with lifecycle.cuttable(grace=True):  # cut only a send still hanging after a stop's grace
         outcome = deliver_one(url, message, severity=severity)
     # The log keeps when this send ended (a cycle's sends can take minutes); retries and giving up go
-    # by the cycle's clock, `now`.
+    # by the cycle's clock, `now`. One log line per message, not per alert in a digest.
     tried_at = datetime.now(UTC)
-    for item in items:
-        if outcome.ok:
+    what = first.message.title if len(items) == 1 else f"a digest of {len(items)} alerts"
+    where = f"{first.channel} ({first.target_masked})"
+    if outcome.ok:
+        for item in items:
             store.outbox.mark_sent(item.id, tried_at, told)
-            counts.outcomes[item.channel, "sent"] += 1
-            log.info("delivered %s to %s (%s)", item.message.title, item.channel, item.target_masked)
-            continue
-        error = outcome.error or "delivery failed"
+        counts.outcomes[first.channel, "sent"] += len(items)
+        log.info("delivered %s to %s", what, where)
+        return
+    error = outcome.error or "delivery failed"
+    retrying = []
+    for item in items:
         if now - item.alert_created >= config.delivery.give_up_after:
             store.outbox.mark_failed(item.id, tried_at, error, None)
             counts.outcomes[item.channel, "gave_up"] += 1
-            log.error("gave up delivering to %s (%s): %s", item.channel, item.target_masked, error)
-        else:
-            delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
-            # The last try falls on the give-up deadline, not up to a backoff after it.
-            deadline = item.alert_created + config.delivery.give_up_after
-            retry_at = min(now + timedelta(seconds=max(1.0, delay)), deadline)
-            store.outbox.mark_failed(item.id, tried_at, error, retry_at)
-            counts.outcomes[item.channel, "failed"] += 1
-            log.warning("delivery to %s (%s) failed, will retry: %s", item.channel, item.target_masked, error)
+            log.error("gave up delivering %s to %s: %s", item.message.title, where, error)
+            continue
+        delay = random.uniform(0, min(RETRY_CAP, RETRY_FIRST * 2**item.attempts))
+        # The last try falls on the give-up deadline, not up to a backoff after it.
+        deadline = item.alert_created + config.delivery.give_up_after
+        store.outbox.mark_failed(item.id, tried_at, error, min(now + timedelta(seconds=max(1.0, delay)), deadline))
+        retrying.append(item)
+    counts.outcomes[first.channel, "failed"] += len(retrying)
+    if retrying:
+        what = retrying[0].message.title if len(retrying) == 1 else f"{len(retrying)} alerts"
+        log.warning("delivery of %s to %s failed, will retry: %s", what, where, error)
 
 
 def _with_failures(message: Message, failures: list[tuple[int, str, str, str, str]]) -> Message:

@@ -16,6 +16,11 @@ MAX_DIGEST_LINES = 10
 
 
 def render(alert: Alert, tz: ZoneInfo) -> Message:
+    return document(alert, tz).message()
+
+
+def document(alert: Alert, tz: ZoneInfo) -> Doc:
+    """What the alert says, before it is laid out per format (its `title` is its one line)."""
     if isinstance(alert.status, AnomalyStatus):
         return _render_anomaly(alert, alert.status, tz)
     if isinstance(alert.status, SourceStatus):
@@ -28,7 +33,7 @@ def render(alert: Alert, tz: ZoneInfo) -> Message:
 _REASONS = {"spike": "unusual spend", "ramp": "spend rising steadily", "new": "new spend"}
 
 
-def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Message:
+def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
     money = money_in(status.currency)
     series = series_label(status.source, status.line_item)
     rate = "/h" if status.step < 86400 else "/day"
@@ -43,7 +48,7 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Messag
             ),
             tables=(),
         )
-        return doc.message()
+        return doc
     change = signed(status.deviation, status.currency)
     relative = " (from zero)"
     if status.expected:
@@ -71,10 +76,10 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Messag
         facts=tuple(facts),
         tables=tables,
     )
-    return doc.message()
+    return doc
 
 
-def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Message:
+def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Doc:
     """What a rule's first look at existing history found still going on: a line per series,
     largest excess first, the first `MAX_DIGEST_LINES` of them."""
     money = money_in(digest.currency)
@@ -108,10 +113,10 @@ def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Message:
         facts=(("As of", (Span(local_time(digest.now, tz, with_year=True)),)),),
         tables=(Table("Still unusual", ("Series", "Actual", "Expected", "Deviation", "Since"), tuple(rows)),),
     )
-    return doc.message()
+    return doc
 
 
-def _render_source(status: SourceStatus, tz: ZoneInfo) -> Message:
+def _render_source(status: SourceStatus, tz: ZoneInfo) -> Doc:
     since = local_time(status.blind_since, tz, with_year=False)
     blind = _duration(status.now - status.blind_since)
     if status.recovered:
@@ -121,7 +126,7 @@ def _render_source(status: SourceStatus, tz: ZoneInfo) -> Message:
             facts=(("Blind", (Span(f"from {since}, {blind}"),)),),
             tables=(),
         )
-        return doc.message()
+        return doc
     doc = Doc(
         title=f"[alertd] blind spot: source {status.source} has not fetched for {blind}",
         lead=(
@@ -133,7 +138,7 @@ def _render_source(status: SourceStatus, tz: ZoneInfo) -> Message:
         facts=(("Last error", (Span(status.last_error or "unknown"),)), ("Blind for", (Span(blind),))),
         tables=(),
     )
-    return doc.message()
+    return doc
 
 
 def _duration(span: timedelta) -> str:

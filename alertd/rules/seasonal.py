@@ -15,13 +15,15 @@ DAY = 86400
 MISSING = -(1 << 63)  # a bucket without data (or without an expectation) in the scan state's int lists
 
 
-def steady_flags(clock: list[int] | int, n: int, reach: int) -> bytes:
-    """Per bucket, whether the zone's offset stayed the same over the `reach` buckets before it
-    (then the wall clock and the UTC clock give the same lags)."""
+def steady_flags(clock: list[int] | int, n: int, reach: int, since: int = 0) -> bytes:
+    """Per bucket from `since` to `n` (indexed from 0; those before `since` are not looked at),
+    whether the zone's offset stayed the same over the `reach` buckets before it (then the wall
+    clock and the UTC clock give the same lags)."""
     if isinstance(clock, int):
         return b"\x01" * n
     flags = bytearray(b"\x01") * n
-    for i in compress(range(1, n), map(ne, clock[1:], clock)):  # where the offset changes
+    lo = max(1, since - reach)  # a short resume looks at its new buckets only, not its memory
+    for i in compress(range(lo, n), map(ne, clock[lo:], clock[lo - 1 :])):  # where the offset changes
         flags[i : i + reach] = b"\x00" * len(flags[i : i + reach])
     return bytes(flags)
 
@@ -53,7 +55,7 @@ def seasonal_pairs(
     time over all buckets rather than a bucket at a time. They differ only in the weeks after an
     offset change (not `steady`); before two weeks have data, both are the same-kind median."""
     utc = weekly_medians(vals, base, end, week, weeks)
-    steady = steady_flags(clock, end, max(weeks * week, days * per_day) + 2)
+    steady = steady_flags(clock, end, max(weeks * week, days * per_day) + 2, base)
     wall = utc[:]
     for t in range(base, end):
         if steady[t] and utc[t - base] is None and vals[t] != MISSING:

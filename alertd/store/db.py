@@ -17,6 +17,7 @@ from alertd.store.budget_state import BudgetStates
 from alertd.store.completeness import Completeness
 from alertd.store.connection import Connection, Locked, StoreError, is_locked, unwritable
 from alertd.store.files import Files
+from alertd.store.hours import Hours
 from alertd.store.outbox import Outbox
 from alertd.store.rollup import Rollup, day_start, local_day
 from alertd.store.scan_state import ScanStates
@@ -131,6 +132,7 @@ class Store:
         self.silences = Silences(self.conn)
         self.files = Files(self.conn)
         self.sums = Sums(self.conn, tz)
+        self.hours = Hours(self.sums, self.rollup)  # held while the store is open
         self.budget_states = BudgetStates(self.conn)
         self.scan_states = ScanStates(self.conn)
         self.completeness = Completeness(self.conn)

@@ -103,7 +103,7 @@ class Outbox:
             return None
         facts = json.loads(row[0])
         by_source = {source: to_micros(amount) for source, amount in facts.get("by_source", {}).items()}
-        return Stated(to_micros(facts["spent"]), by_source)
+        return Stated(to_micros(facts["spent"]), by_source, bool(facts.get("incomplete")))
 
     def enqueue(
         self,

@@ -159,6 +159,16 @@ class Rollup:
         """Forget changes every reader has taken in (ids up to `upto`)."""
         with self.conn.write():
             self.conn.execute("DELETE FROM changes WHERE id <= ?", (upto,))
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('pruned', ?1)"
+                " ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), ?1)",
+                (upto,),
+            )
+
+    def pruned(self) -> int:
+        """Changes up to this id may be gone: a reader that took in less must read afresh."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone()
+        return int(row[0]) if row else 0
 
     def newest_change(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]

@@ -114,6 +114,26 @@ class ScanStates:
         )
         return self.conn.execute(sql, (source, since, until)).fetchall()
 
+    def item_arrays(
+        self, source: str, since: int, until: int, items: Sequence[str] | None, step: int
+    ) -> Iterator[tuple[str, list[int], list[int], bool]]:
+        """Per line item of `source` (the named ones; None: all) with rows starting in [since,
+        until), `since` on the grid of `step`: their buckets' numbers counted from `since` (in the
+        order SQLite groups them), their amounts (0 for a row ending after `until`), and whether
+        every row starts on a bucket of `step` and lasts at most one. One row per line item."""
+        where = "source = ?1 AND bucket_start >= ?2 AND bucket_start < ?3"
+        params: list[object] = [source, since, until, step]
+        if items is not None:
+            where += " AND line_item IN (SELECT value FROM json_each(?5))"
+            params.append(json.dumps(list(items)))
+        sql = (
+            "SELECT line_item, json_group_array((bucket_start - ?2) / ?4),"
+            " json_group_array(CASE WHEN bucket_start + bucket_seconds <= ?3 THEN amount ELSE 0 END),"
+            f" max(bucket_start % ?4 != 0 OR bucket_seconds > ?4) FROM costs WHERE {where} GROUP BY line_item"
+        )
+        for item, starts, amounts, odd in self.conn.execute(sql, params):
+            yield item, json.loads(starts), json.loads(amounts), not odd
+
     def buckets(
         self, source: str, since: int, until: int, items: Sequence[str] | None, per_item: bool
     ) -> Iterator[tuple[str | None, int, int, int]]:
