@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from alertd import lifecycle
-from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FriendliSource, NorthflankSource
+from alertd.config import FRIENDLI_MIN_EVERY, Config, CsvSource, FocusSource, FriendliSource, SourceConfig
 from alertd.model import FetchResult, Window, utc
 from alertd.redact import redact
 from alertd.rules.completeness import reporting_of
@@ -77,8 +77,8 @@ def backfill(
     for name in names:
         rows = changed = fetches = 0
         clock = time.monotonic()
-        # A CSV poll reads the whole file (see `poll_window`): it is logged and recorded with no window.
-        whole_file = kind == "poll" and isinstance(config.source(name), CsvSource)
+        # A file poll reads the whole file (see `poll_window`): it is logged and recorded with no window.
+        whole_file = kind == "poll" and isinstance(config.source(name), CsvSource | FocusSource)
         try:
             source = build(config, name, retry)
         except Exception as exc:  # a config the checks let through (say, a URL httpx refuses)
@@ -138,14 +138,12 @@ def _fetch(source: Source, store: Store, window: Window) -> FetchResult:
         return source.fetch(window)
 
 
-def poll_window(
-    source: NorthflankSource | FriendliSource | CsvSource, last_ok_end: datetime | None, since: datetime, now: datetime
-) -> Window:
+def poll_window(source: SourceConfig, last_ok_end: datetime | None, since: datetime, now: datetime) -> Window:
     """What one poll re-reads: the lookback, reaching back to the end of the last successful
     fetch so that downtime leaves no gap, and on a source never fetched back to `since`
     (as far as the rules need)."""
-    if isinstance(source, CsvSource):
-        return Window(utc(0), now + timedelta(days=366))  # the file is the truth: all of it
+    if isinstance(source, CsvSource | FocusSource):
+        return Window(utc(0), now + timedelta(days=366))  # the files are the truth: all of them
     start = now - source.lookback
     start = since if last_ok_end is None else max(since, min(start, last_ok_end))
     hour = 3600

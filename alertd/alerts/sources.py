@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alertd.config import CsvSource, FriendliSource, NorthflankSource, stale_after_of
+from alertd.config import SourceConfig, stale_after_of
 from alertd.model import Alert, SourceStatus
 
 
 def watch(
-    source: NorthflankSource | FriendliSource | CsvSource,
+    source: SourceConfig,
     blind_since: datetime | None,
     failing: bool,
     last_error: str | None,

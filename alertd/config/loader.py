@@ -17,7 +17,7 @@ from alertd.config.errors import ConfigError
 from alertd.config.limits import MAX_BYTES
 from alertd.config.masking import mask, secret_values
 from alertd.config.models import Config, TemplateAllowance
-from alertd.config.sources import CsvSource
+from alertd.config.sources import CsvSource, FocusSource
 from alertd.config.yaml_tree import locate, parse_yaml, plain, position, substitute
 
 DEFAULT_PATHS = (Path("rules.yaml"), Path("/etc/alertd/rules.yaml"))
@@ -128,7 +128,11 @@ def check_database(loaded: Loaded, database: Path, *, named_by: str | None = Non
 def _resolve_paths(config: Config, base: Path, env: Mapping[str, str]) -> Config:
     """Relative paths in the file are relative to the file; the database has a default."""
     sources = tuple(
-        s.model_copy(update={"path": base / s.path}) if isinstance(s, CsvSource) and not s.path.is_absolute() else s
+        s.model_copy(update={"path": base / s.path})
+        if isinstance(s, CsvSource) and not s.path.is_absolute()
+        else s.model_copy(update={"path": str(base / s.path)})
+        if isinstance(s, FocusSource) and not Path(s.path).is_absolute()
+        else s
         for s in config.sources
     )
     if config.database is not None:

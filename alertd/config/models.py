@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from alertd.config.errors import quoted
-from alertd.config.sources import CsvSource, FriendliSource, NorthflankSource, Source
+from alertd.config.sources import HttpSource, Source, SourceConfig
 from alertd.config.values import (
     Amount,
     ChannelUrls,
@@ -193,7 +193,7 @@ class Config(Section):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def source(self, name: str) -> NorthflankSource | FriendliSource | CsvSource:
+    def source(self, name: str) -> SourceConfig:
         for source in self.sources:
             if source.name == name:
                 return source
@@ -201,7 +201,7 @@ class Config(Section):
 
     def secrets(self) -> list[str]:
         """Every secret value, so that logs and errors can mask them."""
-        values = [s.token.get_secret_value() for s in self.sources if not isinstance(s, CsvSource)]
+        values = [s.token.get_secret_value() for s in self.sources if isinstance(s, HttpSource)]
         values += [u.get_secret_value() for urls in self.channels.values() for u in urls]
         if self.monitoring.heartbeat_url:
             values.append(self.monitoring.heartbeat_url.get_secret_value())

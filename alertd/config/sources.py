@@ -60,6 +60,39 @@ class FriendliSource(_HttpSource):
         return max(value, FRIENDLI_MIN_EVERY)
 
 
+class OpenAISource(_HttpSource):
+    """OpenAI organization costs (an admin key); see alertd/sources/openai.py."""
+
+    provider: Literal["openai"]
+    base_url: str = "https://api.openai.com"
+    every: Duration = timedelta(hours=1)
+    lookback: Duration = timedelta(days=3)  # recent days are restated as usage settles
+    project_ids: tuple[str, ...] | None = None
+
+
+class AnthropicSource(_HttpSource):
+    """Anthropic Admin API cost report (an admin key); see alertd/sources/anthropic.py."""
+
+    provider: Literal["anthropic"]
+    base_url: str = "https://api.anthropic.com"
+    every: Duration = timedelta(hours=1)
+    lookback: Duration = timedelta(days=3)
+    workspaces: tuple[str, ...] | None = None
+
+
+class FocusSource(Section):
+    """FinOps FOCUS cost-and-usage exports (CSV, gzip CSV, Parquet); see alertd/sources/focus.py."""
+
+    name: Name
+    provider: Literal["focus"]
+    path: str = Field(min_length=1)  # a file, a directory or a glob, relative to the rules file
+    cost: Literal["BilledCost", "EffectiveCost"] = "BilledCost"
+    line_item: tuple[str, ...] = ("ServiceName",)
+    filter: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    every: Duration = timedelta(hours=1)
+    stale_after: Duration | None = None
+
+
 class CsvSource(Section):
     name: Name
     provider: Literal["csv"]
@@ -69,9 +102,13 @@ class CsvSource(Section):
     stale_after: Duration | None = None
 
 
-def stale_after_of(source: NorthflankSource | FriendliSource | CsvSource) -> timedelta:
+SourceConfig = NorthflankSource | FriendliSource | OpenAISource | AnthropicSource | CsvSource | FocusSource
+HttpSource = NorthflankSource | FriendliSource | OpenAISource | AnthropicSource
+
+
+def stale_after_of(source: SourceConfig) -> timedelta:
     """How long a source may fail before it is a blind spot: three polls, at least two hours."""
     return source.stale_after or max(3 * source.every, timedelta(hours=2))
 
 
-Source = Annotated[NorthflankSource | FriendliSource | CsvSource, Field(discriminator="provider")]
+Source = Annotated[SourceConfig, Field(discriminator="provider")]

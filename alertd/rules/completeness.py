@@ -36,7 +36,10 @@ class Reporting:
 REPORTING = {
     "northflank": Reporting(step=HOUR),
     "friendli": Reporting(step=DAY, lag=DAY),
+    "openai": Reporting(step=DAY, lag=DAY),  # daily UTC buckets, yesterday settles during today
+    "anthropic": Reporting(step=DAY, lag=DAY),
     "csv": Reporting(from_data=True),
+    "focus": Reporting(from_data=True),  # exports arrive a day or two late: the newest charge in them
 }
 DEFAULT = Reporting()  # complete through the end of the window fetched, up to the time of the fetch
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from alertd.config import Config, CsvSource, FriendliSource, NorthflankSource
+from alertd.config import (
+    AnthropicSource,
+    Config,
+    CsvSource,
+    FocusSource,
+    FriendliSource,
+    NorthflankSource,
+    OpenAISource,
+)
 from alertd.model import FetchResult, Window
 
 if TYPE_CHECKING:
@@ -36,6 +44,10 @@ def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source
         from alertd.sources.csvfile import CsvFeed
 
         return CsvFeed(source, config.currency)
+    if isinstance(source, FocusSource):
+        from alertd.sources.focus import FocusFeed
+
+        return FocusFeed(source, config.currency)
     from alertd.sources.friendli import Friendli  # these load httpx (~0.1 s): only for HTTP sources
     from alertd.sources.http import ApiClient
     from alertd.sources.northflank import Northflank
@@ -45,6 +57,15 @@ def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source
     if isinstance(source, NorthflankSource):
         client = ApiClient(source.name, source.base_url, token, timeout=timeout, retry=retry)
         return Northflank(source, config.currency, client)
+    if isinstance(source, OpenAISource):
+        from alertd.sources.openai import OpenAI
+
+        client = ApiClient(source.name, source.base_url, token, timeout=timeout, retry=retry)
+        return OpenAI(source, config.currency, client)
+    if isinstance(source, AnthropicSource):
+        from alertd.sources.anthropic import Anthropic, client_for
+
+        return Anthropic(source, config.currency, client_for(source, retry))
     assert isinstance(source, FriendliSource)
     headers = {"X-Friendli-Team": source.team} if source.team else None
     client = ApiClient(source.name, source.base_url, token, timeout=timeout, headers=headers, retry=retry)
