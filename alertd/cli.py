@@ -95,7 +95,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from alertd.config import FocusSource
     from alertd.sources.csvfile import CsvError, read_costs
+    from alertd.sources.focus_read import FocusError
+    from alertd.sources.focus_read import read_costs as read_focus
     from alertd.store import StoreError
 
     cfg, store = _config_and_store(args)
@@ -106,11 +109,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown source {args.source!r}; declare it under sources: first") from None
     bucket = getattr(source, "bucket", timedelta(hours=1))
     currency = "USD" if source.provider == "friendli" else cfg.currency
-    records = read_costs(Path(args.file), source.name, currency, bucket)
+    if isinstance(source, FocusSource):  # its own exports, read as its polls read them
+        records = read_focus(Path(args.file), source, cfg.currency)
+    else:
+        records = read_costs(Path(args.file), source.name, currency, bucket)
     try:
         with store:
             written = store.import_records(source.name, records, time.time())
-    except CsvError as exc:
+    except (CsvError, FocusError) as exc:
         raise UsageError(f"{exc}\nnothing was imported from {args.file}") from None
     except StoreError as exc:  # another alertd held the database for longer than the import waits
         raise Failed(f"{exc}; nothing was imported from {args.file}") from None
@@ -497,10 +503,10 @@ def _parser() -> argparse.ArgumentParser:
     i = verb(
         "import",
         cmd_import,
-        "import a CSV file (timestamp,line_item,amount[,end]) into a declared source",
+        "import a CSV file (timestamp,line_item,amount[,end]), or a focus source's FOCUS export, into a source",
     )
     i.add_argument("--source", required=True, metavar="NAME")
-    i.add_argument("file", metavar="FILE.csv")
+    i.add_argument("file", metavar="FILE")
 
     verb("demo", cmd_demo, "the real pipeline against a simulated provider on 127.0.0.1; alerts printed here")
     verb("check", cmd_check, "one cycle now: fetch every source, evaluate, deliver; exit 1 if anything failed")

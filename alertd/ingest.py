@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from alertd.rules.completeness import reporting_of
 from alertd.rules.periods import history_start
 from alertd.sources import Source, SourceError, build
 from alertd.sources.csvfile import CsvFeed
+from alertd.sources.focus import FocusFeed
 from alertd.sources.values import iso_utc
 from alertd.store import Store
 
@@ -102,9 +103,15 @@ def backfill(
                 if error is not None:
                     _failed(store, name, kind, asked, started, error, bug)
                     break
+                if result.error is not None:  # a FOCUS poll's failed files: the others are stored with it
+                    error = redact(result.error)
+                    result = replace(result, error=error)
+                    log.error("%s %s failed: %s (whole files)", kind, name, error)
                 written = store.record_fetch(name, kind, asked, started, result, reporting)
                 del result  # a CSV file's rows: not held while the next source is read
                 rows, changed, fetches = rows + written.rows, changed + written.changed, fetches + 1
+                if error is not None:
+                    break
                 if advance:
                     advance(name, chunk.end_ts - chunk.start_ts)
         finally:
@@ -129,11 +136,16 @@ def _unexpected(name: str, exc: Exception) -> str:
 
 
 def _fetch(source: Source, store: Store, window: Window) -> FetchResult:
-    """One fetch; a CSV feed reads on from the file state stored with its last successful read."""
+    """One fetch; a CSV feed reads on from the file state stored with its last successful read, a
+    FOCUS feed from the states of the files it read."""
     if isinstance(source, CsvFeed):
         previous = store.files.get(source.name)
         with lifecycle.cuttable():  # a fetch writes nothing: a stop may cut it
             return source.fetch(window, previous)
+    if isinstance(source, FocusFeed):
+        known = store.focus_files.of(source.name)
+        with lifecycle.cuttable():
+            return source.fetch(window, known)
     with lifecycle.cuttable():
         return source.fetch(window)
 

@@ -75,17 +75,38 @@ class FileState:
 
 
 @dataclass(frozen=True, slots=True)
+class FocusFile:
+    """What a FOCUS feed read of one export file, so that a poll skips it while it is unchanged
+    (see `alertd.sources.focus.FocusFeed`)."""
+
+    path: str
+    size: int  # st_size and st_mtime_ns, taken before the read
+    mtime_ns: int
+    digest: str  # sha256 of the file: a file touched but not changed is not read again
+    reader: str  # the options its rows were read with: other options read it again
+    span_start: int | None  # [span_start, span_end): the bucket starts its rows and their billing
+    span_end: int | None  # periods reach (None: no row counted)
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """What one fetch of one window returned.
 
     `complete_buckets` means each bucket in `records` is stated in full: a line item stored
-    earlier for such a bucket but absent now was revised to zero by the provider. `file` is a
-    CSV feed's new file state, stored with the records.
+    earlier for such a bucket but absent now was revised to zero by the provider. `restated`
+    says the same of whole ranges: every stored bucket starting in one of these [start, end)
+    ranges that `records` does not list went to zero. `file` is a CSV feed's new file state,
+    `focus_files` a FOCUS feed's (all of them: they replace the stored ones), stored with the
+    records. `error`: what failed although the records are good (a FOCUS feed stores the files it
+    could read and reports the others), logged as the fetch's failure.
     """
 
     records: list[CostRecord]
     complete_buckets: bool
     file: FileState | None = None
+    restated: tuple[tuple[int, int], ...] = ()
+    focus_files: tuple[FocusFile, ...] | None = None
+    error: str | None = None
 
 
 def utc(ts: float) -> datetime:

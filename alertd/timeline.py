@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -157,26 +156,28 @@ class Ledger:
         """Buckets at their end (in the order of their ends). A timeline counts the hourly ones
         summed per hour: one bucket's worth of work per hour, not one per series. A longer one is
         spread over its hours on its own, as `hour_shares` spreads one bucket."""
-        added: dict[Timeline, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        added: dict[tuple[Timeline, int], int] = {}  # (timeline, hour) → its one-hour buckets' sum
+        through, counting, known = self.through, self.counting, self.buckets
         for source, item, start, seconds, amount in rows:
             series = (source, item)
-            buckets = self.buckets.get(series)
+            buckets = known.get(series)
             if buckets is None:
-                buckets = self.buckets[series] = _Buckets()
-                for timeline in self.counting[series]:
+                buckets = known[series] = _Buckets()
+                for timeline in counting[series]:
                     timeline.series[series] = buckets
             buckets.add(start, amount)
-            if start + seconds > self.through.get(source, 0):
-                self.through[source] = start + seconds
-            hourly = seconds == HOUR and start % HOUR == 0
-            for timeline in self.counting[series]:
-                if hourly:
-                    added[timeline][start] += amount
-                else:
+            end = start + seconds
+            if end > through.get(source, 0):
+                through[source] = end
+            if seconds == HOUR and start % HOUR == 0:
+                for timeline in counting[series]:
+                    key = (timeline, start)
+                    added[key] = added.get(key, 0) + amount
+            else:
+                for timeline in counting[series]:
                     timeline.count(self._day(start), start, seconds, amount)
-        for timeline, sums in added.items():
-            for start, amount in sums.items():
-                timeline.count(self._day(start), start, HOUR, amount)
+        for (timeline, start), amount in added.items():
+            timeline.count(self._day(start), start, HOUR, amount)
 
     def _day(self, start: int) -> int:
         if start % HOUR:  # a bucket not on the hour: not worth caching

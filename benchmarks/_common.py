@@ -136,3 +136,18 @@ def _proc_status_mib(pid: int, key: str) -> float | None:
     except OSError:
         pass
     return None
+
+
+def wait_for_import(probe: str, what: str, minutes: float, interval: float) -> None:
+    """Until `probe` runs cleanly in a child (a half-written module does not stick in this
+    process's module cache), polling every `interval` s for up to `minutes`."""
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        if time.monotonic() + interval > deadline:
+            raise SystemExit(f"{what} still does not import after {minutes} min: {last}")
+        print(f"waiting for {what} ({last}); next try in {interval:.0f} s", flush=True)
+        time.sleep(interval)

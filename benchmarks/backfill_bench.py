@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _common import alertd_command, clean_env, fresh
+from _common import alertd_command, clean_env, fresh, wait_for_import
 
 HOUR = 3600
 TOKEN = "nf-bench-token"
@@ -45,21 +45,6 @@ _PROBE = (
     "from alertd.simulate.spend import northflank_hours\n"
     "assert callable(northflank_hours) and hasattr(FakeNorthflank, 'url')\n"
 )
-
-
-def wait_for_simulator(minutes: float, interval: float) -> None:
-    """Until the fake and its generator import cleanly (in a child, so a half-written file
-    does not stick in this process's module cache)."""
-    deadline = time.monotonic() + minutes * 60
-    while True:
-        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            return
-        last = (done.stderr.strip().splitlines() or ["?"])[-1]
-        if time.monotonic() + interval > deadline:
-            raise SystemExit(f"alertd.simulate.northflank still does not import after {minutes} min: {last}")
-        print(f"waiting for alertd.simulate.northflank ({last}); next try in {interval:.0f} s", flush=True)
-        time.sleep(interval)
 
 
 def expected_total(usage: dict[int, dict[str, Any]]) -> Decimal:
@@ -147,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.repeat < 1 or args.hours < 1:
         raise SystemExit("--repeat and --hours must be at least 1")
-    wait_for_simulator(args.wait_minutes, args.poll_seconds)
+    wait_for_import(_PROBE, "alertd.simulate.northflank", args.wait_minutes, args.poll_seconds)
     from alertd.simulate.northflank import FakeNorthflank
     from alertd.simulate.spend import northflank_hours
 

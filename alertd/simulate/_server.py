@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from http.client import responses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 BASE_FAULT_KINDS = frozenset({"status", "delay", "garbled", "drop", "trickle", "body", "edit"})
 _INTEGER = re.compile(r"-?[0-9]+")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,11 @@ class RecordedRequest:
     path: str  # without the query string, as sent (not unquoted)
     query: dict[str, str]  # the last value wins if a name repeats
     headers: dict[str, str]  # lower-case names
+    pairs: tuple[tuple[str, str], ...] = ()  # the whole query in order, repeated names and all
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter (`group_by=a&group_by=b`), in order."""
+        return [value for key, value in self.pairs if key == name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,17 @@ def optional_int(
     return value
 
 
+def optional_time(query: Mapping[str, str], name: str, *, status: int) -> datetime | None:
+    """An RFC 3339 query parameter with an offset, as an aware datetime; None if absent."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if _RFC3339.fullmatch(raw):
+        with contextlib.suppress(ValueError):  # a well-formed impossible date, such as February 30th
+            return datetime.fromisoformat(raw.upper())  # Python 3.11 wants an upper-case T and Z
+    raise ApiError(status, f"{name} must be an RFC 3339 timestamp, e.g. 2026-01-01T00:00:00Z")
+
+
 def require_bearer(request: RecordedRequest, token: str) -> None:
     if request.headers.get("authorization") != f"Bearer {token}":
         raise ApiError(401, "missing or invalid bearer token")
@@ -165,6 +183,7 @@ class CursorBook:
 
     def __init__(self) -> None:
         self._issued: dict[str, dict[str, Any]] = {}
+        self._looping: set[str] = set()
         self._serial = 0
         self._lock = threading.Lock()
 
@@ -184,6 +203,18 @@ class CursorBook:
         if state is None:
             raise ApiError(status, "invalid or unknown cursor")
         return state
+
+    def loop(self, current: str | None, **state: Any) -> str:
+        """For a "repeat_cursor" fault: a next cursor that leads back to itself, the request's own
+        (`current`) or else a fresh one for `state`; `looping` then knows it, so it repeats for ever."""
+        cursor = current or self.issue(**state)
+        with self._lock:
+            self._looping.add(cursor)
+        return cursor
+
+    def looping(self, cursor: str | None) -> bool:
+        with self._lock:
+            return cursor in self._looping
 
 
 class FakeServer(ABC):
@@ -368,11 +399,13 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)  # drain the body so a kept-alive connection stays in step
         parts = urlsplit(self.path)
+        pairs = tuple(parse_qsl(parts.query, keep_blank_values=True))
         return RecordedRequest(
             method=self.command,
             path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=dict(pairs),
             headers={name.lower(): value for name, value in self.headers.items()},
+            pairs=pairs,
         )
 
     def send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
@@ -431,3 +464,27 @@ def serve_in_foreground(server: FakeServer, *, port: int, token: str) -> None:
         pass
     finally:
         server.stop()
+
+
+class DailyCosts(FakeServer):
+    """A fake serving costs per UTC day (`days`: day → results), restated with `set_day`;
+    `now` (an aware datetime) anchors the API's limits on days."""
+
+    def __init__(
+        self,
+        days: Mapping[date, list[dict[str, Any]]],
+        *,
+        now: Callable[[], datetime] | None = None,
+        fail_rate: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(fail_rate=fail_rate, seed=seed)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._days = dict(days)  # a copy, so only set_day changes what is served
+        self._data_lock = threading.Lock()
+        self._cursors = CursorBook()
+
+    def set_day(self, day: date, results: list[dict[str, Any]]) -> None:
+        """Add or restate a day (costs arrive late and get revised)."""
+        with self._data_lock:
+            self._days[day] = results

@@ -179,3 +179,132 @@ def _friendli_profile(item: str, seed: int) -> tuple[Decimal, int, int]:
         return price, 200_000, 30_000_000
     rng = random.Random(f"fl:{seed}:{item}")
     return Decimal(rng.randint(1, 500)), 100_000, 10_000_000
+
+
+# --- OpenAI: daily costs per project and line item ---------------------------------------------
+
+OPENAI_PROJECTS = ("proj_Jx4fT0kQ2mWv8bRz9sLc1nYd", "proj_Pq7aH3uE6gKs0dVt2wXo5iMb")
+# (line item, a day's cost range in micro-dollars on a weekday)
+_OPENAI_ITEMS = (
+    ("gpt-4o-2024-08-06, input", 2_000_000, 40_000_000),
+    ("gpt-4o-2024-08-06, output", 4_000_000, 90_000_000),
+    ("gpt-4o-2024-08-06, cached input", 100_000, 5_000_000),
+    ("gpt-4o-mini-2024-07-18, input", 50_000, 3_000_000),
+    ("gpt-4o-mini-2024-07-18, output", 100_000, 6_000_000),
+    ("text-embedding-3-small", 1_000, 400_000),
+    ("web search tool calls", 0, 2_500_000),
+)
+_OPENAI_UNATTRIBUTED_RATE = 0.05  # days with a cost the API puts under no project
+
+
+def openai_days(
+    start: date, days: int, seed: int = 0, *, projects: tuple[str, ...] = OPENAI_PROJECTS
+) -> dict[date, list[dict[str, Any]]]:
+    """Daily OpenAI cost results per UTC day: {"project_id", "line_item", "amount": USD (6 dp)}.
+
+    Each project uses a seeded share of the line items; some items are absent on some days;
+    now and then a day has a cost with no project (`project_id` None).
+    """
+    if days < 0:
+        raise ValueError(f"negative days: {days}")
+    result: dict[date, list[dict[str, Any]]] = {}
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        costs = [_openai_cost(day, project, item, seed) for project in projects for item in _OPENAI_ITEMS]
+        rng = random.Random(f"oa:{seed}:{day.isoformat()}:none")
+        if rng.random() < _OPENAI_UNATTRIBUTED_RATE:
+            amount = _micro_amount(rng, 1, 900_000)
+            costs.append({"project_id": None, "line_item": "fine-tuning storage", "amount": amount})
+        result[day] = [cost for cost in costs if cost is not None]
+    return result
+
+
+def _openai_cost(day: date, project: str, item: tuple[str, int, int], seed: int) -> dict[str, Any] | None:
+    name, low, high = item
+    if random.Random(f"oa:{seed}:{project}:{name}").random() < 0.3:  # a model this project does not use
+        return None
+    rng = random.Random(f"oa:{seed}:{day.isoformat()}:{project}:{name}")
+    if rng.random() < _ABSENT_RATE:
+        return None
+    week = _WEEKEND if day.weekday() >= 5 else _PER_MILLE
+    return {"project_id": project, "line_item": name, "amount": _micro_amount(rng, low * week // _PER_MILLE, high)}
+
+
+def _micro_amount(rng: random.Random, low: int, high: int) -> Decimal:
+    """A seeded amount in [low, high] micro-units, as currency units: 0.000001 steps, exact."""
+    return Decimal(rng.randint(low, max(low, high))).scaleb(-6)
+
+
+def openai_dollars(days: dict[date, list[dict[str, Any]]], projects: tuple[str, ...] | None = None) -> Decimal:
+    """The sum of every result's amount (USD), of `projects` only if given."""
+    return sum(
+        (
+            Decimal(str(r["amount"]))
+            for results in days.values()
+            for r in results
+            if projects is None or r["project_id"] in projects
+        ),
+        Decimal(0),
+    )
+
+
+# (description, model, token type, a day's cost in 1/100,000 of a cent: low, high). Anthropic's
+# amounts carry sub-cent digits ("123.78912" cents); the fifth decimal is finer than a micro-dollar.
+_SONNET, _HAIKU = "claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"
+_ANTHROPIC_ITEMS = (
+    ("Claude Sonnet 4 Usage - Input Tokens", _SONNET, "uncached_input_tokens", 20_000_000, 200_000_000),
+    ("Claude Sonnet 4 Usage - Output Tokens", _SONNET, "output_tokens", 30_000_000, 400_000_000),
+    ("Claude Sonnet 4 Usage - Cache Read", _SONNET, "cache_read_input_tokens", 1_000_000, 20_000_000),
+    ("Claude Haiku 3.5 Usage - Input Tokens", _HAIKU, "uncached_input_tokens", 500_000, 9_000_000),
+    ("Claude Haiku 3.5 Usage - Output Tokens", _HAIKU, "output_tokens", 1_000_000, 20_000_000),
+    ("Web Search Usage", None, None, 100_000, 5_000_000),
+    ("Code Execution Usage", None, None, 50_000, 2_000_000),
+)
+ANTHROPIC_WORKSPACES = (None, "wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ")  # None: the default workspace
+
+
+def anthropic_days(
+    start: date, days: int, seed: int = 0, *, workspaces: tuple[str | None, ...] = ANTHROPIC_WORKSPACES
+) -> dict[date, list[dict[str, Any]]]:
+    """Daily Anthropic cost-report results per UTC day, grouped by workspace and description.
+
+    Each result is as the API writes it with both groupings, `amount` in cents as an exact
+    Decimal with five places (the fake writes it as a decimal string).
+    """
+    if days < 0:
+        raise ValueError(f"negative days: {days}")
+    result: dict[date, list[dict[str, Any]]] = {}
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        costs = (_anthropic_cost(day, workspace, item, seed) for workspace in workspaces for item in _ANTHROPIC_ITEMS)
+        result[day] = [cost for cost in costs if cost is not None]
+    return result
+
+
+def _anthropic_cost(
+    day: date, workspace: str | None, item: tuple[str, str | None, str | None, int, int], seed: int
+) -> dict[str, Any] | None:
+    description, model, token_type, low, high = item
+    rng = random.Random(f"an:{seed}:{day.isoformat()}:{workspace}:{description}")
+    if rng.random() < _ABSENT_RATE:
+        return None
+    week = _WEEKEND if day.weekday() >= 5 else _PER_MILLE
+    busy = 3 if workspace is None else 1  # the default workspace carries most traffic
+    amount = Decimal(rng.randint(low, high) * busy * week // _PER_MILLE).scaleb(-5)
+    cost_type = "tokens" if token_type else description.split(" Usage")[0].lower().replace(" ", "_")
+    return {
+        "amount": amount,
+        "currency": "USD",
+        "description": description,
+        "model": model,
+        "cost_type": cost_type,
+        "token_type": token_type,
+        "context_window": "0-200k" if token_type else None,
+        "service_tier": "standard" if token_type else None,
+        "workspace_id": workspace,
+    }
+
+
+def anthropic_dollars(days: dict[date, list[dict[str, Any]]]) -> Decimal:
+    """The exact sum of every result's `amount` (cents), in USD."""
+    return sum((Decimal(str(r["amount"])) for results in days.values() for r in results), Decimal(0)) / 100

@@ -46,8 +46,14 @@ class ApiClient:
         timeout: float,
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
+        auth_header: str = "Authorization",
+        auth_scheme: str | None = "Bearer",
+        hints: Mapping[int, str] | None = None,
     ) -> None:
+        """`auth_header`/`auth_scheme`: where the token goes (Anthropic: `x-api-key`, no scheme).
+        `hints`: per-status words for the person reading the error, instead of the generic ones."""
         self.source = source
+        self._hints = dict(hints or {})
         self.retry = retry or RetryPolicy()
         self.timeout = timeout  # the whole request: connect, headers and body
         self._read_timeout, self._connect_timeout = timeout, min(timeout, 10.0)
@@ -55,7 +61,7 @@ class ApiClient:
         self._http = httpx.Client(
             base_url=base_url,
             headers={
-                "Authorization": f"Bearer {token}",
+                auth_header: f"{auth_scheme} {token}" if auth_scheme else token,
                 "Accept": "application/json",
                 "User-Agent": f"alertd/{__version__}",
                 **(headers or {}),
@@ -95,7 +101,8 @@ class ApiClient:
                     last = f"HTTP {status}{_detail(body)}"
                     wait = _retry_after(headers, status)
                 elif status >= 300:
-                    raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{_hint(status)}")
+                    hint = f" ({self._hints[status]})" if status in self._hints else _hint(status)
+                    raise SourceError(f"{self.source}: HTTP {status}{_detail(body)}{hint}")
                 else:
                     try:
                         return decode(body)

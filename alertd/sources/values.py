@@ -6,6 +6,7 @@ adds where the value was (its name, the entry, the field) and turns it into a So
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +21,9 @@ LATEST = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())  # a provider's clock
 # ASCII digits only: int() and Decimal() also read "１２", "1_000" and " 12 ", which no bill writes.
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _INTEGER = re.compile(r"[0-9]{1,12}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 def amount_micros(value: object, *, scale: Decimal = Decimal(1), credit: bool = False) -> int:
@@ -79,3 +83,20 @@ def _show(value: object) -> str:
         return text if len(text) <= 20 else f"{number:.6g}"
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def rfc3339_seconds(value: object, field: str) -> int:
+    """Unix seconds of an RFC 3339 time with an offset (Z or ±hh:mm), ASCII digits only."""
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        with contextlib.suppress(ValueError):  # well-formed but impossible: February 30th, hour 25
+            return int(datetime.fromisoformat(value.upper().replace("Z", "+00:00")).timestamp())
+    shown = repr(value)[:40] if isinstance(value, str) else "null" if value is None else "not a string"
+    raise ValueError(f"{field} is {shown}, not an RFC 3339 time")
+
+
+def utc_midnight(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def rfc3339(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

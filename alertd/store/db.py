@@ -17,6 +17,7 @@ from alertd.store.budget_state import BudgetStates
 from alertd.store.completeness import Completeness
 from alertd.store.connection import Connection, Locked, StoreError, is_locked, unwritable
 from alertd.store.files import Files
+from alertd.store.focus_files import FocusFiles
 from alertd.store.hours import Hours
 from alertd.store.outbox import Outbox
 from alertd.store.rollup import Rollup, day_start, local_day
@@ -87,6 +88,13 @@ WHERE source = ? AND bucket_start = ? AND amount != 0
   AND line_item NOT IN (SELECT value FROM json_each(?))
 """
 
+# A FOCUS feed restates whole ranges: its stored rows there, and a row it no longer lists going to zero.
+_STORED_IN = """
+SELECT bucket_start, line_item, bucket_seconds FROM costs
+WHERE source = ? AND bucket_start >= ? AND bucket_start < ? AND amount != 0
+"""
+_ZERO = "UPDATE costs SET amount = 0, last_seen = unixepoch() WHERE source = ? AND bucket_start = ? AND line_item = ?"
+
 
 @dataclass(frozen=True)
 class FetchLog:
@@ -131,6 +139,7 @@ class Store:
         self.outbox = Outbox(self.conn)
         self.silences = Silences(self.conn)
         self.files = Files(self.conn)
+        self.focus_files = FocusFiles(self.conn)
         self.sums = Sums(self.conn, tz)
         self.hours = Hours(self.sums, self.rollup)  # held while the store is open
         self.budget_states = BudgetStates(self.conn)
@@ -165,10 +174,16 @@ class Store:
         the provider `reporting`) in one transaction. `window`: None for a whole file read."""
         with self.conn.write():
             written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
+            if result.restated:
+                zeroed = self._restate(source, result.records, result.restated)
+                written = Written(written.rows, written.changed + zeroed)
             if result.file is not None:
                 self.files.save(source, result.file)
+            if result.focus_files is not None:
+                self.focus_files.replace(source, result.focus_files)
             start, end = _bounds(window)
-            finished = self._log(source, kind, start, end, started, "ok", written, None)
+            status = "ok" if result.error is None else "error"  # an error with records: stored, still a failure
+            finished = self._log(source, kind, start, end, started, status, written, result.error)
             self.completeness.advance(source, reporting, start, end, finished)
         return written
 
@@ -198,6 +213,7 @@ class Store:
         with self.conn.write():
             written = self._apply_staged(source, tally, staged)
             self.files.forget(source)  # its CSV feed's next poll reads the file whole, over the imported rows
+            self.focus_files.forget(source)  # and a FOCUS feed's every file, restating what they cover
             self._log(source, "import", None, None, started, "ok", written, None)
         return written
 
@@ -284,6 +300,17 @@ class Store:
                 self._track(source, min(a for a, _ in spans), max(b for _, b in spans))
             changed += len(spans)
         return Written(len(records), changed)
+
+    def _restate(self, source: str, records: Sequence[CostRecord], ranges: Sequence[tuple[int, int]]) -> int:
+        """Stored rows of `source` starting in the [start, end) `ranges`, which `records` state in
+        full, that `records` do not list went to zero (a revision each); how many."""
+        fresh = {(r.bucket_start, r.line_item) for r in records}
+        stored = [row for span in ranges for row in self.conn.execute(_STORED_IN, (source, *span)).fetchall()]
+        zeroed = [(start, item, seconds) for start, item, seconds in stored if (start, item) not in fresh]
+        self.conn.executemany(_ZERO, ((source, start, item) for start, item, _ in zeroed))
+        if zeroed:
+            self._track(source, min(z[0] for z in zeroed), max(z[0] + z[2] for z in zeroed))
+        return len(zeroed)
 
     def _zero_absent(self, source: str, records: Sequence[CostRecord]) -> None:
         items: dict[int, list[str]] = {}

@@ -251,6 +251,22 @@ MIGRATIONS: list[str] = [
         fetched REAL NOT NULL               -- when the fetch that established it finished
     );
     """,
+    # 11: what each FOCUS feed read of each export file (alertd/store/focus_files.py), replaced
+    # with the fetch that read them: a poll parses only the files that changed, and the files
+    # whose rows reach the same buckets.
+    """
+    CREATE TABLE IF NOT EXISTS focus_files (
+        source TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,              -- st_size and st_mtime_ns before the read
+        mtime_ns INTEGER NOT NULL,
+        digest TEXT NOT NULL,               -- sha256 of the file
+        reader TEXT NOT NULL,               -- the options its rows were read with
+        span_start INTEGER,                 -- [span_start, span_end): the bucket starts its rows and
+        span_end INTEGER,                   -- their billing periods reach; NULL when no row counted
+        PRIMARY KEY (source, path)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
