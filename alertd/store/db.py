@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,11 +19,12 @@ from alertd.store.files import Files
 from alertd.store.focus_files import FocusFiles
 from alertd.store.hours import Hours
 from alertd.store.outbox import Outbox
-from alertd.store.rollup import Rollup, day_start, local_day
+from alertd.store.rollup import Rollup
 from alertd.store.scan_state import ScanStates
 from alertd.store.schema import migrate
 from alertd.store.silences import Silences
 from alertd.store.sums import Sums
+from alertd.store.tally import Tally
 
 _UPSERT = """
 INSERT INTO costs (source, bucket_start, line_item, bucket_seconds, amount, currency, first_seen, last_seen)
@@ -204,7 +204,7 @@ class Store:
         for rows stored as they are, a few seconds per million revised ones (each is a revision).
         """
         self.conn.execute(_STAGING)
-        tally = _Tally(source, self.rollup.tz)
+        tally = Tally(source, self.rollup.tz)
         with self.conn.private():
             # Emptied here rather than after: a command's one import leaves it to the connection's close.
             self.conn.execute("DELETE FROM temp.staging")
@@ -217,7 +217,7 @@ class Store:
             self._log(source, "import", None, None, started, "ok", written, None)
         return written
 
-    def _drop_stored(self, source: str, tally: _Tally) -> int | None:
+    def _drop_stored(self, source: str, tally: Tally) -> int | None:
         """Before the lock: staged rows stored as they are leave staging (all of a file imported
         again), so that the write lock is held for what is new or different only. How many rows
         were staged, or None when no row of `source` was stored in their range (all are new)."""
@@ -227,7 +227,7 @@ class Store:
         self.conn.execute(_DROP_STORED, (source,))
         return staged
 
-    def _apply_staged(self, source: str, tally: _Tally, staged: int | None) -> Written:
+    def _apply_staged(self, source: str, tally: Tally, staged: int | None) -> Written:
         """Inside the write lock: the staged rows into `costs`, the rollup and the change log.
 
         A row that another writer stores or changes between `_drop_stored` and this is handled
@@ -293,19 +293,23 @@ class Store:
             self.conn.executemany(_UPSERT, rows)
             if zeroed:
                 self._zero_absent(source, rows)
-            spans = [(r.bucket_start, r.bucket_start + r.bucket_seconds) for r in touched] + [
-                (start, start + seconds) for start, seconds in zeroed
-            ]
+            spans = [(start, start + seconds) for start, seconds in zeroed]
+            if touched:  # its hull, without a tuple per row (a FOCUS year is a million of them)
+                spans.append(
+                    (min(r.bucket_start for r in touched), max(r.bucket_start + r.bucket_seconds for r in touched))
+                )
             if spans:
                 self._track(source, min(a for a, _ in spans), max(b for _, b in spans))
-            changed += len(spans)
+            changed += len(touched) + len(zeroed)
         return Written(len(records), changed)
 
     def _restate(self, source: str, records: Sequence[CostRecord], ranges: Sequence[tuple[int, int]]) -> int:
         """Stored rows of `source` starting in the [start, end) `ranges`, which `records` state in
         full, that `records` do not list went to zero (a revision each); how many."""
-        fresh = {(r.bucket_start, r.line_item) for r in records}
         stored = [row for span in ranges for row in self.conn.execute(_STORED_IN, (source, *span)).fetchall()]
+        if not stored:  # a first read: nothing to zero, and no set of every record
+            return 0
+        fresh = {(r.bucket_start, r.line_item) for r in records}
         zeroed = [(start, item, seconds) for start, item, seconds in stored if (start, item) not in fresh]
         self.conn.executemany(_ZERO, ((source, start, item) for start, item, _ in zeroed))
         if zeroed:
@@ -379,38 +383,3 @@ class Store:
 
 def _bounds(window: Window | None) -> tuple[int | None, int | None]:
     return (window.start_ts, window.end_ts) if window else (None, None)
-
-
-class _Tally:
-    """What an import's records come to, taken as they stream into staging: their one currency, the
-    range of their buckets, and their sums per local day and line item, which the rollup adds when
-    no stored row was in that range (instead of a GROUP BY over every imported row)."""
-
-    def __init__(self, source: str, tz: ZoneInfo) -> None:
-        self.source, self.tz = source, tz
-        self.currency: str | None = None  # None until a record passed
-        self.first = self.last = self.end = 0  # first and last bucket start, last bucket end
-        self.days: dict[int, dict[str, int]] = {}  # local day → line item → amount
-
-    def staged(self, records: Iterable[CostRecord]) -> Iterator[tuple[int, str, int, int]]:
-        """The staging rows (bucket_start, line_item, bucket_seconds, amount) of `records`."""
-        it = iter(records)
-        head = next(it, None)
-        if head is None:
-            return
-        source, currency, tz = self.source, head.currency, self.tz
-        first = last = end = head.bucket_start
-        bucket, since, until, sums = None, 0, 0, {}  # the last row's bucket, its local day [since, until)
-        for src, start, item, seconds, amount, cur in chain((head,), it):
-            if src != source or cur != currency:
-                raise ValueError(f"an import into {source} in {currency} was given a row of {src} in {cur}")
-            if start != bucket:  # rows of a bucket, and buckets of a day, usually come together
-                bucket, first, last = start, min(first, start), max(last, start)
-                if not since <= start < until:
-                    day = local_day(start, tz)
-                    since, until, sums = day_start(day, tz), day_start(day + 1, tz), self.days.setdefault(day, {})
-            sums[item] = sums.get(item, 0) + amount
-            if start + seconds > end:
-                end = start + seconds
-            yield start, item, seconds, amount
-        self.currency, self.first, self.last, self.end = currency, first, last, end
