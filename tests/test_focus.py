@@ -544,7 +544,7 @@ def test_any_csv_gives_records_or_a_clean_error(text: str, fmt: str) -> None:
         except FocusError as exc:
             assert str(exc).startswith(f"{path}:") and "\n" not in str(exc).strip()
             return
-    for record in records(read.sums, "s", "USD"):
+    for record in records(read.sums.items(), "s", "USD"):
         assert record.bucket_seconds > 0 and abs(record.amount) <= 10**15
         assert read.span is not None and read.span[0] <= record.bucket_start < read.span[1]
 

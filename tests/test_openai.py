@@ -191,7 +191,8 @@ def test_a_configured_currency_matches_the_apis_lower_case(days) -> None:
 )
 def test_a_key_that_is_not_an_admin_key_is_one_clear_line(fake, store, key: str, status: int) -> None:
     (outcome,) = poll(config(fake.url, token=key), store, ["oa"], NOW, retry=FAST)
-    assert outcome.error == f"oa: the key was refused (HTTP {status}): {REFUSED}"
+    error = outcome.error or ""
+    assert error.startswith(f"oa: HTTP {status}: ") and error.endswith(f" ({REFUSED})") and "\n" not in error
     assert len(fake.requests) == 1  # a refusal needs a person, not a retry
     logged = store.last_fetch("oa")
     assert logged is not None and logged.status == "error" and logged.error == outcome.error
@@ -200,7 +201,7 @@ def test_a_key_that_is_not_an_admin_key_is_one_clear_line(fake, store, key: str,
 def test_a_wrong_admin_key_is_said_to_be_wrong(fake) -> None:
     with pytest.raises(SourceError) as caught:
         fetch(config(fake.url, token="sk-admin-revoked-3"), NOW - timedelta(days=1), NOW)
-    assert str(caught.value) == "oa: the admin key was refused (HTTP 401): it is mistyped or was revoked"
+    assert str(caught.value) == "oa: HTTP 401: Incorrect API key provided. (the admin key is mistyped or was revoked)"
 
 
 def test_a_restated_day_is_recorded_as_revisions_and_a_vanished_line_item_is_zeroed(fake, days, store) -> None:
@@ -413,7 +414,10 @@ def test_backfill_a_year_then_report_equals_the_fakes_total_exactly(write, tmp_p
         since, until = start.isoformat(), (TODAY + timedelta(days=1)).isoformat()
         first = run_cli("backfill", "-c", str(rules), "--since", since, "--log-level", "debug", env=env)
         assert first.returncode == 1, first.stderr  # the project key's source failed, and said why
-        assert f"project: the key was refused (HTTP 403): {REFUSED}" in first.stdout + first.stderr
+        assert (
+            f"project: HTTP 403: You have insufficient permissions for this operation. Missing scopes: api.usage.read. ({REFUSED})"
+            in (first.stdout + first.stderr)
+        )
         assert "Traceback" not in first.stderr
         report = run_cli("report", "-c", str(rules), "--json", "--since", since, "--until", until, env=env)
         assert report.returncode == 0, report.stderr

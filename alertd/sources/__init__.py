@@ -59,9 +59,9 @@ def build(config: Config, name: str, retry: RetryPolicy | None = None) -> Source
         return Northflank(source, config.currency, client)
     if isinstance(source, OpenAISource):
         from alertd.sources.openai import OpenAI
+        from alertd.sources.openai import client_for as openai_client
 
-        client = ApiClient(source.name, source.base_url, token, timeout=timeout, retry=retry)
-        return OpenAI(source, config.currency, client)
+        return OpenAI(source, config.currency, openai_client(source, retry))
     if isinstance(source, AnthropicSource):
         from alertd.sources.anthropic import Anthropic, client_for
 

@@ -25,7 +25,7 @@ import glob
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from alertd.config import FocusSource
 from alertd.model import FetchResult, FocusFile, Window
-from alertd.sources.focus_read import SUFFIXES, FileRead, FocusError, Options, added, read_file, records
+from alertd.sources.focus_read import SUFFIXES, FocusError, Options, Sums, added, read_file, records
 from alertd.sources.values import iso_utc
 
 log = logging.getLogger("alertd.sources.focus")
@@ -74,14 +74,15 @@ class FocusFeed:
         held = intersect(ranges, merge(poll.blocked))
         restated = subtract(ranges, held)
         for key, state in poll.pending.items():
-            read, old = poll.reads.get(key), known.get(key)
-            if read is None:  # failed: its stored rows stay, within the span its old state says
+            old = known.get(key)
+            if key not in poll.reads:  # failed: its stored rows stay, within the span its old state says
                 if old:
                     poll.states[key] = old
                 continue
-            spans = [s for s in (_span(old), read.span) if s]
+            reach = poll.reads[key]
+            spans = [s for s in (_span(old), reach) if s]
             if all(any(_inside(s, r) for r in restated) for s in spans):
-                poll.states[key] = replace(state, span_start=_start(read.span), span_end=_end(read.span))
+                poll.states[key] = replace(state, span_start=_start(reach), span_end=_end(reach))
             else:  # partly held back: some of its rows are stored, some not
                 poll.states[key] = _unsettled(state, (min(a for a, _ in spans), max(b for _, b in spans)))
         self.parsed = tuple(poll.reads)
@@ -89,7 +90,7 @@ class FocusFeed:
             "%s: %d of %d files parsed, %d ranges restated", self.name, len(poll.reads), len(files), len(restated)
         )
         return FetchResult(
-            list(records(_sums(poll.reads.values(), restated), self.name, self.currency)),
+            list(records(_within(poll.sums, restated), self.name, self.currency)),
             complete_buckets=False,
             restated=tuple(restated),
             focus_files=None if poll.states == known else tuple(poll.states.values()),
@@ -127,17 +128,25 @@ class _Poll:
         self.known = known
         self.states: dict[str, FocusFile] = {}  # files whose stored rows are as these say
         self.pending: dict[str, FocusFile] = {}  # changed or new: their spans are filled in once read
-        self.reads: dict[str, FileRead] = {}
+        self.reads: dict[str, Span | None] = {}  # the files read, with the spans their rows reach
+        # Their buckets' sums, added up as each file is read (a year of hourly buckets held once,
+        # not once per file and again in all)
+        self.sums: Sums = {}
         self.failed: dict[str, FocusError] = {}
         self.blocked: list[Span] = []  # what failed files reach, old content and new: held back
 
     def read(self, key: str, options: Options, span: Span | None = None) -> Span | None:
         """Parse a file (`span`: what its stored state says it reaches); the span its rows reach."""
         try:
-            self.reads[key] = read = read_file(Path(key), options)
+            read = read_file(Path(key), options)
         except FocusError as exc:
             self.fail(key, exc, span or _span(self.known.get(key)))
             return None
+        sums, total = read.sums, self.sums
+        for bucket, (amount, seconds) in sums.items():
+            total[bucket] = added(total.get(bucket), amount, seconds)
+        sums.clear()
+        self.reads[key] = read.span
         return read.span
 
     def fail(self, key: str, error: FocusError, span: Span | None) -> None:
@@ -198,14 +207,13 @@ def merge(spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
-def _sums(reads: Iterable[FileRead], ranges: list[Span]) -> dict[tuple[int, str], tuple[Decimal, int]]:
-    """The files' sums of the buckets starting in `ranges`, added up exactly (rounded only as records)."""
-    total: dict[tuple[int, str], tuple[Decimal, int]] = {}
-    for read in reads:
-        for key, (amount, seconds) in read.sums.items():
-            if any(a <= key[0] < b for a, b in ranges):
-                total[key] = added(total.get(key), amount, seconds)
-    return total
+def _within(sums: Sums, ranges: list[Span]) -> Iterator[tuple[tuple[int, str], tuple[Decimal, int]]]:
+    """The sums of the buckets starting in `ranges` (exact: rounded only as records), taken out of
+    `sums` as they go: a year's sums and its records are not both held in full."""
+    while sums:
+        key, value = sums.popitem()
+        if any(a <= key[0] < b for a, b in ranges):
+            yield key, value
 
 
 def _failure(failed: Mapping[str, FocusError], files: int, held: list[Span]) -> str | None:

@@ -20,8 +20,9 @@ import gzip
 import io
 import json
 import operator
+import sys
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation, Rounded
@@ -97,9 +98,11 @@ def read_file(path: Path, options: Options) -> FileRead:
     return _read_csv(path, options)
 
 
-def records(sums: Mapping[tuple[int, str], tuple[Decimal, int]], source: str, currency: str) -> Iterator[CostRecord]:
-    """The sums as CostRecords, each rounded once to the micro-unit, half to even."""
-    for (start, item), (total, seconds) in sums.items():
+def records(
+    sums: Iterable[tuple[tuple[int, str], tuple[Decimal, int]]], source: str, currency: str
+) -> Iterator[CostRecord]:
+    """The sums (`Sums.items()`) as CostRecords, each rounded once to the micro-unit, half to even."""
+    for (start, item), (total, seconds) in sums:
         yield CostRecord(source, start, item, seconds, micros(total), currency)
 
 
@@ -115,7 +118,7 @@ def micros(total: Decimal) -> int:
 def read_costs(path: Path, source: FocusSource, currency: str) -> Iterator[CostRecord]:
     """`alertd import`: one file's records, read as the source's polls read them."""
     read = read_file(path, Options.of(source, currency))
-    yield from records(read.sums, source.name, currency)
+    yield from records(read.sums.items(), source.name, currency)
 
 
 def _read_csv(path: Path, options: Options) -> FileRead:
@@ -192,6 +195,7 @@ class _Rows:
         self.low: int | None = None
         self.high = 0
         self._times: dict[object, int] = {}
+        self._lengths: dict[int, int] = {}  # bucket lengths, shared
         self._tags: dict[object, dict[str, str]] = {}
 
     def locate(self, header: list[str]) -> list[int]:
@@ -232,8 +236,11 @@ class _Rows:
         if billed_to <= billed_from:
             raise ValueError("BillingPeriodEnd must be after BillingPeriodStart")
         amount = _amount(values[self.cost_at], self.options.cost)
-        item = ", ".join(self._value(values, at, key) or missing for at, key, missing in self.items)
-        bucket = self.sums[start, item] = added(self.sums.get((start, item)), amount, end - start)
+        # One string per line item and one int per length, not one per bucket: a year of hourly
+        # buckets is a million keys (and later records) sharing a few hundred names.
+        item = sys.intern(", ".join(self._value(values, at, key) or missing for at, key, missing in self.items))
+        seconds = self._lengths.setdefault(end - start, end - start)
+        bucket = self.sums[start, item] = added(self.sums.get((start, item)), amount, seconds)
         if abs(bucket[0]) > MAX_AMOUNT:
             raise ValueError(f"{item!r} adds up to more than {MAX_AMOUNT:,} in the bucket of {iso_utc(start)}")
         self.count += 1

@@ -16,7 +16,8 @@ way, should the API move to strings as Friendli's did. The currency must be the 
 one (the API writes it in lower case): another is an error naming it, never added.
 
 A 401 or 403 almost always means a project key where an admin key is needed: the failure says
-so in one line, instead of the client's generic "check the token".
+so in one line (the client's hint for those statuses, from the key's prefix), instead of the
+client's generic "check the token".
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 from alertd.config import OpenAISource
 from alertd.model import CostRecord, FetchResult, Window
 from alertd.sources.daily import DAY, DAY_SECONDS, data_page, day_bucket, day_span, span_of, stated_days
-from alertd.sources.http import ApiClient, SourceError, paginate
+from alertd.sources.http import ApiClient, RetryPolicy, SourceError, paginate
 from alertd.sources.values import amount_micros, iso_utc, unix_seconds
 
 log = logging.getLogger("alertd.sources")
@@ -38,6 +39,17 @@ LIMIT = 180  # the API's maximum buckets per page
 GROUP_BY = ("project_id", "line_item")  # httpx sends a sequence as repeated keys
 UNATTRIBUTED = "unattributed"
 ADMIN_KEY_PREFIX = "sk-admin-"
+ADMIN_KEY_NEEDED = "an admin key (sk-admin-…) is needed; project keys cannot read organization costs"
+
+
+def client_for(source: OpenAISource, retry: RetryPolicy | None) -> ApiClient:
+    """A client whose 401 and 403 say which key to make: an admin key refused was mistyped or revoked."""
+    token = source.token.get_secret_value()
+    admin = token.startswith(ADMIN_KEY_PREFIX)
+    hints = {401: "the admin key is mistyped or was revoked" if admin else ADMIN_KEY_NEEDED, 403: ADMIN_KEY_NEEDED}
+    return ApiClient(
+        source.name, source.base_url, token, timeout=source.timeout.total_seconds(), retry=retry, hints=hints
+    )
 
 
 class OpenAI:
@@ -49,8 +61,6 @@ class OpenAI:
         self.currency = currency
         self.project_ids = config.project_ids
         self.client = client
-        # Only whether the key looks like an admin key is kept, to word a refusal.
-        self._admin_key = config.token.get_secret_value().startswith(ADMIN_KEY_PREFIX)
 
     def close(self) -> None:
         self.client.close()
@@ -72,7 +82,7 @@ class OpenAI:
             params["project_ids"] = self.project_ids
 
         def page(token: object | None) -> tuple[list[Any], object | None]:
-            body = self._get({**params, "page": token} if token else params)
+            body = self.client.get_json(PATH, {**params, "page": token} if token else params)
             return data_page(self.name, body)
 
         # A page holds at least one bucket, else it is a loop: one page per day is the bound.
@@ -83,20 +93,6 @@ class OpenAI:
         )
         stated = stated_days(buckets, ("start_time", "end_time"), _unix, *span_of(start, end))
         return FetchResult(records, complete_buckets=True, restated=stated)
-
-    def _get(self, params: dict[str, Any]) -> Any:
-        try:
-            return self.client.get_json(PATH, params)
-        except SourceError as exc:
-            status = _refused_status(self.name, str(exc))
-            if status is None:
-                raise
-        if self._admin_key and status == 401:
-            raise SourceError(f"{self.name}: the admin key was refused (HTTP 401): it is mistyped or was revoked")
-        raise SourceError(
-            f"{self.name}: the key was refused (HTTP {status}): an admin key (sk-admin-…) is needed; "
-            "project keys cannot read organization costs"
-        )
 
 
 def cost_records(
@@ -159,15 +155,6 @@ def _label(where: str, result: dict[str, Any], field: str) -> str:
     if value is not None and not isinstance(value, str):
         raise SourceError(f"{where}: a {field} is not a string")
     return (value or "").strip() or UNATTRIBUTED
-
-
-def _refused_status(source: str, message: str) -> int | None:
-    """401 or 403 if `message` is the client's report of that status (`<source>: HTTP 403…`)."""
-    for status in (401, 403):
-        prefix = f"{source}: HTTP {status}"
-        if message.startswith(prefix) and not message[len(prefix) : len(prefix) + 1].isdigit():
-            return status
-    return None
 
 
 def _unix(value: object, field: str) -> int:

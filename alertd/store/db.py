@@ -173,10 +173,11 @@ class Store:
         """Store one fetch's records, its log entry and the completeness it establishes (by how
         the provider `reporting`) in one transaction. `window`: None for a whole file read."""
         with self.conn.write():
+            # Restated first: against the rows stored before, none on a first read (after the write,
+            # a year of FOCUS buckets would be read back and matched against itself).
+            zeroed = self._restate(source, result.records, result.restated) if result.restated else 0
             written = self._write(result.records, zero_absent_of=source if result.complete_buckets else None)
-            if result.restated:
-                zeroed = self._restate(source, result.records, result.restated)
-                written = Written(written.rows, written.changed + zeroed)
+            written = Written(written.rows, written.changed + zeroed)
             if result.file is not None:
                 self.files.save(source, result.file)
             if result.focus_files is not None:
