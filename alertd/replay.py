@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
+from alertd.evaluate import scan_pool
 from alertd.evaluate.anomalies import replay_rules
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
@@ -55,12 +56,21 @@ class Replayed:
 
 
 def replay(config: Config, store: Store, since: datetime, until: datetime) -> list[Replayed]:
-    """Every alert the rules would have sent between `since` and `until`, in time order."""
-    found: list[Replayed] = list(_budgets(config, store, since, until))
+    """Every alert the rules would have sent between `since` and `until`, in time order. With
+    anomaly rules over a long history, the budgets replay in a process of their own meanwhile."""
+
+    def budgets() -> list[Replayed]:
+        with Store(store.path, config.tz) as own:  # a fork's copy of this store's connection is not to be used
+            return list(_budgets(config, own, since, until))
+
+    hours = (until - since).total_seconds() / HOUR
+    worth = bool(config.budgets and config.anomalies) and len(store.sums.series()) * hours >= scan_pool.MIN_BUCKETS
+    budget_pass = scan_pool.Alongside(budgets, worth)
+    found: list[Replayed] = []
     for alert in replay_rules(config, store, config.anomalies, since, until):
         assert isinstance(alert.status, AnomalyStatus)
         found.append(Replayed(alert.status.bucket_start + timedelta(seconds=alert.status.step), alert))
-    return sorted(found, key=lambda r: (r.at, r.alert.rule))
+    return sorted(budget_pass.result() + found, key=lambda r: (r.at, r.alert.rule))
 
 
 def _budgets(config: Config, store: Store, since: datetime, until: datetime) -> Iterator[Replayed]:

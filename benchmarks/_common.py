@@ -23,8 +23,9 @@ def alertd_command(explicit: str | None) -> list[str]:
 
 def clean_env() -> dict[str, str]:
     """Without ALERTD_* (ALERTD_DATABASE would override the rules file) and PYTHON* start-up
-    knobs that would change what is measured."""
-    drop = ("ALERTD_", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "PYTHONTRACEMALLOC")
+    knobs that would change what is measured (with PYTHONDONTWRITEBYTECODE an edited checkout
+    compiles its changed modules in every run, which an installed alertd never does)."""
+    drop = ("ALERTD_", "PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "PYTHONTRACEMALLOC")
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 

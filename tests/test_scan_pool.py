@@ -162,10 +162,14 @@ def test_a_cold_check_is_the_same_with_and_without_the_pool(tmp_path: Path, monk
 def test_a_replay_is_the_same_with_and_without_the_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    text = (
+        SHARED
+        + "budgets:\n  - {name: daily, amount: 20, period: day}\n  - {name: monthly, amount: 900, period: month, forecast: [100]}\n"
+    )
     rules = tmp_path / "rules.yaml"
-    rules.write_text(SHARED)
+    rules.write_text(text)
     (tmp_path / "feed.csv").write_text("timestamp,line_item,amount\n")
-    conf = loaded(tmp_path, SHARED)
+    conf = loaded(tmp_path, text)
     hours = 60 * 24
     with Store(tmp_path / "costs.db", conf.tz) as store:
         put_in(store, "feed", feed(hours, seed=6, anomalies={1: (50 * 24 + 3, 3.0), 0: (55 * 24, 0.3)}))
@@ -176,5 +180,24 @@ def test_a_replay_is_the_same_with_and_without_the_pool(
         monkeypatch.setattr(scan_pool, "MIN_BUCKETS", threshold)
         assert cli.main(["replay", "-c", str(rules), "--json", "--since", since, "--until", until]) == 0
         outputs.append(capsys.readouterr().out)
-    assert outputs[0] == outputs[1]
-    assert outputs[0].count("\n") >= 4
+    assert outputs[0] == outputs[1]  # the second with the budgets replayed alongside, in a process of their own
+    assert outputs[0].count('"kind": "anomaly"') >= 3 and outputs[0].count('"kind": "budget"') >= 3
+
+
+def test_work_alongside_comes_back_or_is_done_here(caplog: pytest.LogCaptureFixture) -> None:
+    here = os.getpid()
+    assert scan_pool.Alongside(lambda: (os.getpid() != here, [Decimal("0.1")] * 3), worth=True).result() == (
+        True,
+        [Decimal("0.1")] * 3,
+    )
+    assert scan_pool.Alongside(lambda: os.getpid() != here, worth=False).result() is False  # not forked
+    # Dead before it sends (the OOM killer, say): done here.
+    assert scan_pool.Alongside(lambda: os.getpid() == here or os._exit(9), worth=True).result() is True
+    assert "ended without its result" in caplog.text
+
+    def fails() -> None:
+        raise ValueError(f"failed in {'the parent' if os.getpid() == here else 'the child'}")
+
+    with pytest.raises(ValueError, match="failed in the parent"):  # with its traceback here
+        scan_pool.Alongside(fails, worth=True).result()
+    assert multiprocessing.active_children() == []

@@ -12,6 +12,9 @@ worker is not an error: what it did not return is scanned here.
 The pool is a pipe per worker, not `concurrent.futures.ProcessPoolExecutor`: that one's reader
 thread waits forever on a result a worker was killed in the middle of sending (the OOM killer, a
 stop), and no future then ever completes. Here the parent reads, and a dead worker is an end of file.
+
+`Alongside` is one more such process for other work to run meanwhile (a replay's budget pass, while
+the scans run): on two cores the budgets and the scans then take the time of the longer.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import signal
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import NamedTuple, cast
+from typing import Generic, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from alertd import lifecycle
@@ -40,6 +43,7 @@ MIN_BUCKETS = 200_000  # forking pays from ~150k buckets (2 CPUs); a cold look a
 MAX_WORKERS = 4
 CHUNKS_PER_WORKER = 3  # so that a worker done early takes another
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+T = TypeVar("T")
 
 
 class Scan(NamedTuple):
@@ -192,6 +196,17 @@ def _work(conn: Connection, scans: Sequence[Scan], others: list[Connection]) -> 
     """A worker: the stop signals to their defaults (an interrupt is the parent's to handle), none
     of the parent's handlers or its wakeup pipe, none of the parent's pipe ends; then the chunks it
     is given, until None or the parent goes. It says nothing but its results."""
+    _as_worker(others)
+    try:
+        while (chunk := conn.recv()) is not None:
+            conn.send([_pack(scan(scans[i])) for i in chunk])
+    except Exception:  # the parent gone, or a scan failed: the parent sees an end of file, scans
+        pass  # the rest itself, and so raises what failed, with its traceback
+
+
+def _as_worker(others: list[Connection]) -> None:
+    """In a forked worker: the stop signals to their defaults (an interrupt is the parent's to
+    handle), none of the parent's handlers or its wakeup pipe, none of the parent's pipe ends."""
     signal.set_wakeup_fd(-1)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
         signal.signal(signum, signal.SIG_DFL)
@@ -199,11 +214,60 @@ def _work(conn: Connection, scans: Sequence[Scan], others: list[Connection]) -> 
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     for other in others:
         other.close()
-    try:
-        while (chunk := conn.recv()) is not None:
-            conn.send([_pack(scan(scans[i])) for i in chunk])
-    except Exception:  # the parent gone, or a scan failed: the parent sees an end of file, scans
-        pass  # the rest itself, and so raises what failed, with its traceback
+
+
+class Alongside(Generic[T]):
+    """`work()` in a process forked now, with more than one usable CPU and `worth` true, while this
+    one goes on; `result()` waits for it, beating. Like a scan, `work` must not write: it gets the
+    memory of the fork, not its open files (a store it reads it opens itself). Without the process
+    (one CPU, not worth it, a failed start, a death: a failure in `work` too), `result()` runs
+    `work()` here, which raises what failed with its traceback."""
+
+    def __init__(self, work: Callable[[], T], worth: bool) -> None:
+        self._work = work
+        self._conn: Connection | None = None
+        self._process: BaseProcess | None = None
+        if not worth or _usable_cpus() < 2:
+            return
+        context = multiprocessing.get_context("fork")
+        mine, theirs = context.Pipe(duplex=False)
+        try:
+            with _signals_held():
+                self._process = context.Process(target=_alone, args=(theirs, work, [mine]), daemon=True)
+                self._process.start()
+        except OSError as exc:
+            log.warning("could not start a process alongside (%r); its work is done here afterwards", exc)
+            mine.close()
+            return
+        finally:
+            theirs.close()
+        self._conn = mine
+
+    def result(self) -> T:
+        conn, process = self._conn, self._process
+        if conn is None or process is None:
+            return self._work()
+        got = False
+        try:
+            while not conn.poll(lifecycle.TICK):
+                lifecycle.beat()
+                if lifecycle.stop_requested():
+                    raise lifecycle.Stopped
+            value = cast(T, conn.recv())
+            got = True
+            return value
+        except EOFError:
+            log.warning("the process alongside ended without its result; its work is done here")
+        finally:
+            conn.close()
+            _end([process], 1.0 if got else 0.0)  # sent: it is exiting
+        return self._work()
+
+
+def _alone(conn: Connection, work: Callable[[], object], others: list[Connection]) -> None:
+    _as_worker(others)
+    with suppress(Exception):  # on a failure the parent sees an end of file and does the work itself
+        conn.send(work())
 
 
 def _pack(scanned: Scanned) -> _Packed:
