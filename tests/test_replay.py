@@ -4,6 +4,7 @@ buckets that have ended by then, summed from the rows, through the same decision
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,12 +20,14 @@ H = 3600
 
 def reference(cfg, rows, since: int, until: int) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
     found = []
+    rows = sorted(rows, key=lambda r: r.bucket_start + r.bucket_seconds)
+    ends = [r.bucket_start + r.bucket_seconds for r in rows]
     for budget in cfg.budgets:
         sent: dict[object, list[Sent]] = {}
         last_forecast = None
         for hour in range(since, until + 1, H):
             now = utc(hour)
-            arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= hour]
+            arrived = rows[: bisect_right(ends, hour)]  # the buckets ended by then
             status = budget_status(budget, arrived, now, cfg.tz, cfg.currency)
             log = sent.setdefault(status.period_start, [])
             actual = [s for s in log if s.kind == "budget"]
