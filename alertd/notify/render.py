@@ -39,7 +39,7 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
     rate = "/h" if status.step < 86400 else "/day"
     when = _bucket_label(status.bucket_start, status.step, tz)
     if status.resolved:
-        doc = Doc(
+        return Doc(
             title=f"[alertd] {alert.rule}: {series} back to normal",
             lead=(Span("RESOLVED", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {series} is back to normal")),
             facts=(
@@ -48,7 +48,6 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
             ),
             tables=(),
         )
-        return doc
     change = signed(status.deviation, status.currency)
     relative = " (from zero)"
     if status.expected:
@@ -70,13 +69,12 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
         (f"{d.source} / {d.line_item}", money(d.amount), signed(d.change, status.currency)) for d in status.drivers
     )
     tables = (Table("What drove it", ("Line item", "Actual", "Deviation"), drivers),) if drivers else ()
-    doc = Doc(
+    return Doc(
         title=f"[alertd] {alert.rule}: {what} on {series}, {money(status.value)}{rate} vs {money(status.expected)}",
         lead=(Span(alert.severity.upper(), "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {what} on {series}")),
         facts=tuple(facts),
         tables=tables,
     )
-    return doc
 
 
 def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Doc:
@@ -102,7 +100,7 @@ def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Doc:
     if more:
         rows.append((f"and {more} more", "", "", "", ""))
     count = f"{len(digest.events)} series" if len(digest.events) > 1 else "1 series"
-    doc = Doc(
+    return Doc(
         title=f"[alertd] {digest.rule}: unusual spend on {count} (first look at the history)",
         lead=(
             Span("WARNING", "b"),
@@ -113,21 +111,19 @@ def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Doc:
         facts=(("As of", (Span(local_time(digest.now, tz, with_year=True)),)),),
         tables=(Table("Still unusual", ("Series", "Actual", "Expected", "Deviation", "Since"), tuple(rows)),),
     )
-    return doc
 
 
 def _render_source(status: SourceStatus, tz: ZoneInfo) -> Doc:
     since = local_time(status.blind_since, tz, with_year=False)
     blind = _duration(status.now - status.blind_since)
     if status.recovered:
-        doc = Doc(
+        return Doc(
             title=f"[alertd] source {status.source} is fetching again (blind for {blind})",
             lead=(Span("RECOVERED", "b"), Span(" · source "), Span(status.source, "b"), Span(" is fetching again")),
             facts=(("Blind", (Span(f"from {since}, {blind}"),)),),
             tables=(),
         )
-        return doc
-    doc = Doc(
+    return Doc(
         title=f"[alertd] blind spot: source {status.source} has not fetched for {blind}",
         lead=(
             Span("CRITICAL", "b"),
@@ -138,7 +134,6 @@ def _render_source(status: SourceStatus, tz: ZoneInfo) -> Doc:
         facts=(("Last error", (Span(status.last_error or "unknown"),)), ("Blind for", (Span(blind),))),
         tables=(),
     )
-    return doc
 
 
 def _duration(span: timedelta) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 
 from alertd.config import AnthropicSource
 from alertd.model import CostRecord, FetchResult, Window
-from alertd.sources.daily import DAY, DAY_SECONDS, data_page, day_bucket, day_span, stated_days
-from alertd.sources.http import ApiClient, RetryPolicy, SourceError, paginate
+from alertd.sources.daily import DAY, DAY_SECONDS, day_bucket, day_span, read_buckets, span_of, stated_days
+from alertd.sources.http import ApiClient, RetryPolicy, SourceError
 from alertd.sources.values import amount_micros, iso_utc, rfc3339, rfc3339_seconds
 
 log = logging.getLogger("alertd.sources")
@@ -84,19 +84,9 @@ class Anthropic:
             "limit": LIMIT,
         }
 
-        def page(token: object | None) -> tuple[list[Any], object | None]:
-            body = self.client.get_json(PATH, {**params, "page": token} if token else params)
-            return data_page(self.name, body)
-
-        buckets = list(
-            paginate(self.name, page, (end - start) // DAY // LIMIT + 3)
-        )  # walked twice: records, then the days stated
-        records = cost_records(
-            self.name, buckets, int(start.timestamp()), int(end.timestamp()), self.currency, self.workspaces
-        )
-        stated = stated_days(
-            buckets, ("starting_at", "ending_at"), rfc3339_seconds, int(start.timestamp()), int(end.timestamp())
-        )
+        buckets = read_buckets(self.name, self.client, PATH, params, (end - start) // DAY // LIMIT + 3)
+        records = cost_records(self.name, buckets, *span_of(start, end), self.currency, self.workspaces)
+        stated = stated_days(buckets, ("starting_at", "ending_at"), rfc3339_seconds, *span_of(start, end))
         return FetchResult(records, complete_buckets=True, restated=stated)
 
 

@@ -3,12 +3,13 @@ one UTC day with a list of results."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from alertd.model import Window
 from alertd.sources import SourceError
+from alertd.sources.http import ApiClient, paginate
 from alertd.sources.values import in_range, iso_utc, utc_midnight
 
 DAY = timedelta(days=1)
@@ -55,6 +56,16 @@ def data_page(source: str, body: Any) -> tuple[list[Any], str | None]:
         # Stopping here would take a part of the window for all of it, with no word said.
         raise SourceError(f"{source}: has_more is true but next_page is not a page token")
     return body["data"], next_page
+
+
+def read_buckets(source: str, client: ApiClient, path: str, params: Mapping[str, Any], pages: int) -> list[Any]:
+    """Every bucket of a paginated response (`page` tokens from `next_page`, see `data_page`),
+    through at most `pages` pages; a list, as it is walked twice (records, then the days stated)."""
+
+    def page(token: object | None) -> tuple[list[Any], object | None]:
+        return data_page(source, client.get_json(path, {**params, "page": token} if token else params))
+
+    return list(paginate(source, page, pages))
 
 
 def stated_days(

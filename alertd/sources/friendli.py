@@ -9,8 +9,8 @@ from typing import Any
 
 from alertd.config import FriendliSource
 from alertd.model import CostRecord, FetchResult, Window
-from alertd.sources.daily import DAY_SECONDS, day_bucket, stated_days
-from alertd.sources.http import ApiClient, SourceError, paginate
+from alertd.sources.daily import DAY_SECONDS, day_bucket, read_buckets, span_of, stated_days
+from alertd.sources.http import ApiClient, SourceError
 from alertd.sources.values import amount_micros, iso_utc, rfc3339, rfc3339_seconds, utc_midnight
 
 log = logging.getLogger("alertd.sources")
@@ -48,18 +48,9 @@ class Friendli:
             "group_by": "line_item",
         }
 
-        def page(token: object | None) -> tuple[list[Any], object | None]:
-            body = self.client.get_json("/v1/team/cost", {**params, "page": token} if token else params)
-            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise SourceError(f"{self.name}: unexpected response shape (no data list)")
-            next_page = body.get("next_page")
-            return body["data"], (str(next_page) if body.get("has_more") and next_page else None)
-
-        buckets = list(paginate(self.name, page, days // LIMIT + 3))  # read twice: records, days stated
-        records = cost_records(self.name, buckets, int(start.timestamp()), int(end.timestamp()), self.currency)
-        stated = stated_days(
-            buckets, ("start_time", "end_time"), rfc3339_seconds, int(start.timestamp()), int(end.timestamp())
-        )
+        buckets = read_buckets(self.name, self.client, "/v1/team/cost", params, days // LIMIT + 3)
+        records = cost_records(self.name, buckets, *span_of(start, end), self.currency)
+        stated = stated_days(buckets, ("start_time", "end_time"), rfc3339_seconds, *span_of(start, end))
         return FetchResult(records, complete_buckets=True, restated=stated)
 
 

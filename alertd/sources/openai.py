@@ -29,8 +29,8 @@ from typing import Any
 
 from alertd.config import OpenAISource
 from alertd.model import CostRecord, FetchResult, Window
-from alertd.sources.daily import DAY, DAY_SECONDS, data_page, day_bucket, day_span, span_of, stated_days
-from alertd.sources.http import ApiClient, RetryPolicy, SourceError, paginate
+from alertd.sources.daily import DAY, DAY_SECONDS, day_bucket, day_span, read_buckets, span_of, stated_days
+from alertd.sources.http import ApiClient, RetryPolicy, SourceError
 from alertd.sources.values import amount_micros, iso_utc, unix_seconds
 
 log = logging.getLogger("alertd.sources")
@@ -81,16 +81,9 @@ class OpenAI:
         if self.project_ids:
             params["project_ids"] = self.project_ids
 
-        def page(token: object | None) -> tuple[list[Any], object | None]:
-            body = self.client.get_json(PATH, {**params, "page": token} if token else params)
-            return data_page(self.name, body)
-
         # A page holds at least one bucket, else it is a loop: one page per day is the bound.
-        days = (end - start) // DAY
-        buckets = list(paginate(self.name, page, days + 2))  # read twice: records, days stated
-        records = cost_records(
-            self.name, buckets, int(start.timestamp()), int(end.timestamp()), self.currency, self.project_ids
-        )
+        buckets = read_buckets(self.name, self.client, PATH, params, (end - start) // DAY + 2)
+        records = cost_records(self.name, buckets, *span_of(start, end), self.currency, self.project_ids)
         stated = stated_days(buckets, ("start_time", "end_time"), _unix, *span_of(start, end))
         return FetchResult(records, complete_buckets=True, restated=stated)
 
