@@ -341,3 +341,18 @@ def test_readonly_database_file_says_permission(tmp_path: Path) -> None:
     path.chmod(0o444)  # SQLite would open it read-only without a word, for the first write to fail
     with pytest.raises(StoreError, match=r"permission denied \(the file .*/a\.db is not writable by user "):
         Store(path, ZoneInfo("UTC"))
+
+
+def test_arrivals_of_more_sources_than_one_compound_query_holds_come_in_the_order_they_end(store: Store) -> None:
+    """A replay over 501 sources: SQLite's compound SELECT holds 500 arms, the rest merge in order."""
+    records = [
+        CostRecord(f"s{n:03}", T0 + (n % 7) * 3600, "item", 3600 * (1 + n % 3), n + 1, "USD") for n in range(501)
+    ]
+    store.record_fetch("s000", "poll", WINDOW, time.time(), FetchResult(records, True))
+    series = [(r.source, r.line_item) for r in records]
+    arrived = list(store.sums.arrivals(series, T0, T0 + 86400))
+    assert sorted(arrived) == sorted(
+        (r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount) for r in records
+    )
+    ends = [start + seconds for _, _, start, seconds, _ in arrived]
+    assert ends == sorted(ends)

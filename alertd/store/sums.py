@@ -7,6 +7,7 @@ one source at a time, so its cost follows the range asked for, not what is store
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from alertd.store.rollup import day_start, local_day
 
+_MAX_ARMS = 500  # SQLite's most terms in one compound SELECT
 # Distinct sources by skipping through the key, one probe per source instead of a scan.
 _SOURCES = """
 WITH RECURSIVE s(name) AS (
@@ -124,17 +126,24 @@ class Sums:
         items: dict[str, list[str]] = {}
         for source, item in series:
             items.setdefault(source, []).append(item)
-        if not items:
-            return iter(())
-        # One compound query, one sort by SQLite: each arm walks the primary key of one source.
+        # One compound query, one sort by SQLite: each arm walks the primary key of one source. A
+        # compound query holds at most 500 arms: past that, the queries' rows are merged here.
         arm = (
             "SELECT source, line_item, bucket_start, bucket_seconds, amount FROM costs"
             " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
             " AND line_item IN (SELECT value FROM json_each(?))"
         )
-        sql = f"SELECT * FROM ({' UNION ALL '.join([arm] * len(items))}) ORDER BY bucket_start + bucket_seconds"
-        params = [p for source, names in items.items() for p in (source, since, until, json.dumps(names))]
-        return self.conn.execute(sql, params)
+        sources = list(items.items())
+        cursors = []
+        for at in range(0, len(sources), _MAX_ARMS):
+            group = sources[at : at + _MAX_ARMS]
+            sql = f"SELECT * FROM ({' UNION ALL '.join([arm] * len(group))}) ORDER BY bucket_start + bucket_seconds"
+            cursors.append(
+                self.conn.execute(sql, [p for s, names in group for p in (s, since, until, json.dumps(names))])
+            )
+        if len(cursors) == 1:
+            return cursors[0]
+        return heapq.merge(*cursors, key=lambda row: row[2] + row[3])
 
     def totals(self, since: int, until: int, *, by_day: bool) -> Iterator[tuple[str, str, int | None, str, int]]:
         """(source, line_item, local day or None, currency, amount) of buckets starting in
