@@ -86,18 +86,23 @@ def _budgets(config: Config, store: Store, since: datetime, until: datetime) -> 
         series: [timelines[key] for key, b in selections.items() if selects(b, *series)]
         for series in store.sums.series()
     }
-    ledger = Ledger(tz, counting)
     wanted = [s for s, counted in counting.items() if counted]
-    first = min(budget_history_start(b, since, tz) for b in config.budgets)
-    arrivals = store.sums.arrivals(wanted, int(first.timestamp()), int(until.timestamp()))
+    first = int(min(budget_history_start(b, since, tz) for b in config.budgets).timestamp())
+    end = int(until.timestamp())
+    on_the_hour = -(-first // HOUR) * HOUR  # where the one-hour buckets start (a zone may be off by half)
+    ledger = Ledger(tz, counting, on_the_hour, end)
+    for source, item, hours, amounts, _ in store.sums.hour_arrays(sorted({s for s, _ in wanted}), on_the_hour, end):
+        if counting.get((source, item)):
+            ledger.hourly((source, item), hours, amounts)
+    arrivals = store.sums.arrivals(wanted, first, end, off_the_hour=True)
     waiting = next(arrivals, None)
     hour = -(-int(since.timestamp()) // HOUR) * HOUR
-    while hour <= int(until.timestamp()):
+    while hour <= end:
         arrived = []
         while waiting is not None and waiting[2] + waiting[3] <= hour:
             arrived.append(waiting)
             waiting = next(arrivals, None)
-        ledger.arrive(arrived)
+        ledger.arrive(hour, arrived)
         now, today = utc(hour), local_day(hour, tz)
         for replayer in replayers:
             yield from replayer.at(now, hour, today)

@@ -6,6 +6,8 @@ selection of series: budgets that filter alike share one) adds its series' spend
 and per hour. A status at any hour is then a few bisections and slices, so replaying a year
 costs what arrived plus what is asked, not the history times the hours or the budgets.
 `Timeline.spend(w)` equals `rules.budget.spend_of_rows` over its series' buckets arrived by `w.now`.
+A series' one-hour buckets on the hour are in its arrays before they arrive: a status asks only
+about spans ending by its `now`, and every such bucket starting before then has ended.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate, pairwise
 from zoneinfo import ZoneInfo
 
 from alertd.rules.budget import (
@@ -140,9 +143,13 @@ class Timeline:
 
 
 class Ledger:
-    """Every arrived bucket, kept once per series, and counted by the timelines selecting it."""
+    """Every arrived bucket, kept once per series, and counted by the timelines selecting it.
 
-    def __init__(self, tz: ZoneInfo, counting: Mapping[Series, Sequence[Timeline]]) -> None:
+    One-hour buckets on the hour, nearly all of a replay's, are loaded up front (`hourly`, from
+    arrays SQLite groups per series) and summed per timeline and hour in one pass; at each hour
+    a timeline then counts one sum, not one bucket per series. The others arrive as rows."""
+
+    def __init__(self, tz: ZoneInfo, counting: Mapping[Series, Sequence[Timeline]], first: int, until: int) -> None:
         self.tz = tz
         self.counting = counting  # series → the timelines selecting it
         self.buckets: dict[Series, _Buckets] = {}
@@ -151,33 +158,64 @@ class Ledger:
         for timelines in counting.values():
             for timeline in timelines:
                 timeline.through = self.through
+        # Loaded one-hour buckets by slot (the hour from `first`, a whole hour): per timeline their
+        # sum and whether there is one at all (a gap counts nothing), per source whether it has one.
+        self.first, self._slots, self._next = first, max(0, -(-(until - first) // HOUR)), 0
+        timelines = {t for ts in counting.values() for t in ts}
+        self._sums = {t: array("q", bytes(8 * self._slots)) for t in timelines}
+        self._counted = {t: bytearray(self._slots) for t in timelines}
+        self._sourced = {source: bytearray(self._slots) for (source, _), ts in counting.items() if ts}
 
-    def arrive(self, rows: Iterable[Row]) -> None:
-        """Buckets at their end (in the order of their ends). A timeline counts the hourly ones
-        summed per hour: one bucket's worth of work per hour, not one per series. A longer one is
-        spread over its hours on its own, as `hour_shares` spreads one bucket."""
-        added: dict[tuple[Timeline, int], int] = {}  # (timeline, hour) → its one-hour buckets' sum
-        through, counting, known = self.through, self.counting, self.buckets
+    def hourly(self, series: Series, hours: Sequence[int], amounts: Sequence[int]) -> None:
+        """A series' one-hour buckets on the hour (`hours` counted from `first`, distinct, within
+        the slots), before any of its buckets arrives as a row: they arrive as `arrive` passes
+        their ends."""
+        if any(a > b for a, b in pairwise(hours)):  # a GROUP BY need not keep the order of the key
+            hours, amounts = zip(*sorted(zip(hours, amounts, strict=True)), strict=True)
+        buckets = self._series(series)
+        buckets.starts.extend(self.first + h * HOUR for h in hours)
+        buckets.sums.extend(accumulate(amounts, initial=buckets.sums.pop()))
+        self._mark(self._sourced[series[0]], hours)
+        for timeline in self.counting[series]:
+            self._mark(self._counted[timeline], hours)
+            sums = self._sums[timeline]
+            for h, amount in zip(hours, amounts, strict=True):
+                sums[h] += amount
+
+    @staticmethod
+    def _mark(flags: bytearray, hours: Sequence[int]) -> None:
+        for h in hours:
+            flags[h] = 1
+
+    def arrive(self, now: int, rows: Iterable[Row]) -> None:
+        """The loaded buckets ended by `now`, and `rows`: the other buckets that ended since the
+        last call (in the order of their ends; a longer one is spread over its hours on its own,
+        as `hour_shares` spreads one bucket)."""
+        through = self.through
+        for slot in range(self._next, min(self._slots, (now - self.first) // HOUR)):
+            start = self.first + slot * HOUR
+            for source, flags in self._sourced.items():
+                if flags[slot] and start + HOUR > through.get(source, 0):
+                    through[source] = start + HOUR
+            for timeline, flags in self._counted.items():
+                if flags[slot]:
+                    timeline.count(self._day(start), start, HOUR, self._sums[timeline][slot])
+            self._next = slot + 1
         for source, item, start, seconds, amount in rows:
             series = (source, item)
-            buckets = known.get(series)
-            if buckets is None:
-                buckets = known[series] = _Buckets()
-                for timeline in counting[series]:
-                    timeline.series[series] = buckets
-            buckets.add(start, amount)
-            end = start + seconds
-            if end > through.get(source, 0):
-                through[source] = end
-            if seconds == HOUR and start % HOUR == 0:
-                for timeline in counting[series]:
-                    key = (timeline, start)
-                    added[key] = added.get(key, 0) + amount
-            else:
-                for timeline in counting[series]:
-                    timeline.count(self._day(start), start, seconds, amount)
-        for (timeline, start), amount in added.items():
-            timeline.count(self._day(start), start, HOUR, amount)
+            self._series(series).add(start, amount)
+            if start + seconds > through.get(source, 0):
+                through[source] = start + seconds
+            for timeline in self.counting[series]:
+                timeline.count(self._day(start), start, seconds, amount)
+
+    def _series(self, series: Series) -> _Buckets:
+        buckets = self.buckets.get(series)
+        if buckets is None:
+            buckets = self.buckets[series] = _Buckets()
+            for timeline in self.counting[series]:
+                timeline.series[series] = buckets
+        return buckets
 
     def _day(self, start: int) -> int:
         if start % HOUR:  # a bucket not on the hour: not worth caching

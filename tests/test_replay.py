@@ -15,6 +15,8 @@ from alertd.rules.budget import budget_status
 from alertd.store import Store
 from tests.test_evaluate_budgets import DAY, START, config, history, write
 
+ZONE = "Australia/Adelaide"  # its periods start on the half hour, between the hourly buckets
+
 H = 3600
 
 
@@ -55,7 +57,7 @@ def test_replayed_budget_alerts_are_those_of_the_rows_hour_by_hour(tmp_path: Pat
         {"amount": 20000, "period": "month", "forecast": [80, 120], "line_items": ["gpu.*", "ep*"]},
         {"amount": 90000, "period": "quarter", "thresholds": [10, 30]},
     ]
-    cfg = config("Europe/Berlin", [{"name": f"b{i}", "notify": ["x"], **s} for i, s in enumerate(specs)])
+    cfg = config(ZONE, [{"name": f"b{i}", "notify": ["x"], **s} for i, s in enumerate(specs)])
     rows = history(rng, 24 * 24)
     with Store(tmp_path / "a.db", cfg.tz) as store:
         write(store, rows, complete=False)

@@ -35,12 +35,19 @@ def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
         rows.append(CostRecord("csv", day, "mixed", DAY, rng.randint(1, 9_000_000), "USD"))
         rows += [CostRecord("csv", day + h * 3600, "mixed", 3600, rng.randint(1, 9_000), "USD") for h in (6, 12)]
         rows.append(CostRecord("csv", day + 7 * 3600 + 1800, "mixed", 1800, rng.randint(1, 9_000), "USD"))
-    mine = sorted(
-        (r for r in rows if selects(budget, r.source, r.line_item)), key=lambda r: r.bucket_start + r.bucket_seconds
-    )
-    ordered = iter(mine)
+    mine = [r for r in rows if selects(budget, r.source, r.line_item)]
     timeline = Timeline(cfg.tz)
-    ledger = Ledger(cfg.tz, {(r.source, r.line_item): [timeline] for r in mine})
+    ledger = Ledger(cfg.tz, {(r.source, r.line_item): [timeline] for r in mine}, START, START + 52 * DAY)
+    # One-hour buckets on the hour are loaded up front (in no particular order), the rest arrive.
+    hourly: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for r in mine:
+        if r.bucket_seconds == 3600 and r.bucket_start % 3600 == 0:
+            hourly.setdefault((r.source, r.line_item), []).append(((r.bucket_start - START) // 3600, r.amount))
+    for series, buckets in hourly.items():
+        rng.shuffle(buckets)
+        ledger.hourly(series, [h for h, _ in buckets], [a for _, a in buckets])
+    others = [r for r in mine if not (r.bucket_seconds == 3600 and r.bucket_start % 3600 == 0)]
+    ordered = iter(sorted(others, key=lambda r: r.bucket_start + r.bucket_seconds))
     waiting = next(ordered, None)
     t = START + DAY
     while t < START + 50 * DAY:
@@ -50,7 +57,7 @@ def test_running_sums_equal_the_rows_arrived_so_far(seed: int) -> None:
             r = waiting
             arrived.append((r.source, r.line_item, r.bucket_start, r.bucket_seconds, r.amount))
             waiting = next(ordered, None)
-        ledger.arrive(arrived)
+        ledger.arrive(t, arrived)
         now = utc(t)
         arrived = [r for r in rows if r.bucket_start + r.bucket_seconds <= t]
         w = windows(budget, now, cfg.tz)

@@ -118,11 +118,12 @@ class Sums:
         return self.conn.execute("SELECT DISTINCT source, line_item FROM daily ORDER BY 1, 2").fetchall()
 
     def arrivals(
-        self, series: Sequence[tuple[str, str]], since: int, until: int
+        self, series: Sequence[tuple[str, str]], since: int, until: int, *, off_the_hour: bool = False
     ) -> Iterator[tuple[str, str, int, int, int]]:
         """(source, line_item, bucket_start, bucket_seconds, amount) of the named series' buckets
         starting in [since, until), in the order they end: as a replay sees them arrive. SQLite
-        sorts, so memory stays flat however long the range."""
+        sorts, so memory stays flat however long the range. `off_the_hour`: but for the one-hour
+        buckets on the hour (`hour_arrays`')."""
         items: dict[str, list[str]] = {}
         for source, item in series:
             items.setdefault(source, []).append(item)
@@ -132,7 +133,7 @@ class Sums:
             "SELECT source, line_item, bucket_start, bucket_seconds, amount FROM costs"
             " WHERE source = ? AND bucket_start >= ? AND bucket_start < ?"
             " AND line_item IN (SELECT value FROM json_each(?))"
-        )
+        ) + (" AND NOT (bucket_seconds = 3600 AND bucket_start % 3600 = 0)" if off_the_hour else "")
         sources = list(items.items())
         cursors = []
         for at in range(0, len(sources), _MAX_ARMS):
