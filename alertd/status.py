@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alertd.alerts.summary import SummaryState
 from alertd.config import Config
 from alertd.evaluate.budgets import coverage_of, statuses, summaries
-from alertd.model import utc
+from alertd.model import BudgetStatus, utc
 from alertd.money import decimal_string, format_money, to_micros
 from alertd.percent import rounded_percent
 from alertd.store import Store
@@ -41,22 +42,8 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     closing = summaries(config, store, now, coverage)
     budgets = []
     for _, status in statuses(config, store, now, coverage=coverage):
-        forecast = status.forecast
         summary = closing.get(status.rule)
-        budgets.append(
-            {
-                "name": status.rule,
-                "period": status.period,
-                "period_start": local(status.period_start),
-                "period_end": local(status.period_end),
-                "spent": decimal_string(status.spent),
-                "amount": decimal_string(status.amount),
-                "percent": str(rounded_percent(status.spent, status.amount)),
-                "projected": decimal_string(forecast.projected) if forecast else None,
-                "run_out": local(forecast.run_out) if forecast else None,
-                "summary": None if summary is None else _summary(summary, local),
-            }
-        )
+        budgets.append(budget_json(status, tz) | {"summary": None if summary is None else _summary(summary, local)})
     since = min((datetime.fromisoformat(b["period_start"]) for b in budgets), default=now)
     silences = store.silences.active(now)
     alerts = [
@@ -75,6 +62,26 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
         "budgets": budgets,
         "alerts": alerts,
         "failing_deliveries": failing,
+    }
+
+
+def budget_json(status: BudgetStatus, tz: ZoneInfo) -> dict[str, Any]:
+    """Where one budget stands, as `status --json` says it (but for its summary)."""
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
+
+    forecast = status.forecast
+    return {
+        "name": status.rule,
+        "period": status.period,
+        "period_start": local(status.period_start),
+        "period_end": local(status.period_end),
+        "spent": decimal_string(status.spent),
+        "amount": decimal_string(status.amount),
+        "percent": str(rounded_percent(status.spent, status.amount)),
+        "projected": decimal_string(forecast.projected) if forecast else None,
+        "run_out": local(forecast.run_out) if forecast else None,
     }
 
 

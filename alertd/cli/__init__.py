@@ -24,6 +24,7 @@ from alertd.cli.costs import (
     cmd_status,
     cmd_validate,
 )
+from alertd.cli.dashboard import cmd_dashboard
 from alertd.cli.outbox import cmd_deliveries, cmd_notify_test, cmd_silence, cmd_silences, cmd_unsilence
 from alertd.redact import redact
 
@@ -102,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     verb("demo", cmd_demo, "the real pipeline against a simulated provider on 127.0.0.1; alerts printed here")
     verb("check", cmd_check, "one cycle now: fetch every source, evaluate, deliver; exit 1 if anything failed")
     verb("run", cmd_run, "the daemon: poll each source on its schedule, evaluate, deliver, until SIGTERM")
+    db = verb(
+        "dashboard", cmd_dashboard, "serve the read-only dashboard (budgets, charts, deliveries) from the database"
+    )
+    db.add_argument("--listen", metavar="HOST:PORT", help="default: web.listen in the config, else 127.0.0.1:8080")
     st = verb("status", cmd_status, "sources, budgets and the alerts of the current periods")
     st.add_argument("--json", action="store_true", help="one JSON object")
     rp = verb("replay", cmd_replay, "replay every rule over stored history, hour by hour; sends nothing")

@@ -21,6 +21,7 @@ from alertd.config.models import (
     Monitoring,
     Period,
     TemplateSpec,
+    Web,
     Weekday,
 )
 from alertd.config.sources import (
@@ -80,6 +81,7 @@ __all__ = [
     "Source",
     "SourceConfig",
     "TemplateSpec",
+    "Web",
     "Weekday",
     "check_database",
     "checking_channel_urls",

@@ -88,8 +88,8 @@ class Monitoring(Section):
         return value
 
 
-class Metrics(Section):
-    listen: str  # host:port for Prometheus to scrape, e.g. 127.0.0.1:9464
+class Listener(Section):
+    listen: str  # host:port
 
     @field_validator("listen")
     @classmethod
@@ -103,6 +103,31 @@ class Metrics(Section):
     def address(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]"), int(port)  # [::1]:9464 is IPv6 loopback
+
+
+class Metrics(Listener):
+    """Prometheus metrics, e.g. listen: 127.0.0.1:9464."""
+
+
+class WebAuth(Section):
+    """Who may read the dashboard: a bearer token, or a password for HTTP basic auth (any user name)."""
+
+    token: SecretStr | None = None
+    password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> WebAuth:
+        if (self.token is None) == (self.password is None):
+            raise ValueError("auth takes one of token or password")
+        return self
+
+
+class Web(Listener):
+    """The dashboard (`alertd dashboard`): loopback unless told otherwise."""
+
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None  # where people reach it, for links in messages
+    auth: WebAuth | None = None
 
 
 class TemplateAllowance:
@@ -163,6 +188,7 @@ class Config(Section):
     delivery: Delivery = Delivery()
     monitoring: Monitoring = Monitoring()
     metrics: Metrics | None = None  # serve Prometheus metrics (the daemon only)
+    web: Web | None = None  # the dashboard's listener and auth (`alertd dashboard`)
     templates: dict[Name, TemplateSpec] = Field(default_factory=dict)  # channel name → its template
     defaults: Defaults = Defaults()
 
@@ -205,6 +231,8 @@ class Config(Section):
         values += [u.get_secret_value() for urls in self.channels.values() for u in urls]
         if self.monitoring.heartbeat_url:
             values.append(self.monitoring.heartbeat_url.get_secret_value())
+        if self.web and self.web.auth:
+            values += [s.get_secret_value() for s in (self.web.auth.token, self.web.auth.password) if s]
         return [v for v in values if v]
 
     def summary(self) -> str:

@@ -88,9 +88,10 @@ class Connection(sqlite3.Connection):
     slice: float  # of which one attempt (SQLite's own busy timeout)
 
     @classmethod
-    def open(cls, path: Path) -> Connection:
+    def open(cls, path: Path, *, read_only: bool = False) -> Connection:
         timeout = float(os.environ.get("ALERTD_BUSY_TIMEOUT", BUSY_TIMEOUT))
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, factory=cls)
+        target = f"{path.absolute().as_uri()}?mode=ro" if read_only else path
+        conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, factory=cls, uri=read_only)
         conn.path, conn.wait, conn.slice = path.absolute(), timeout, timeout
         return conn
 

@@ -21,7 +21,7 @@ from alertd.store.hours import Hours
 from alertd.store.outbox import Outbox
 from alertd.store.rollup import Rollup
 from alertd.store.scan_state import ScanStates
-from alertd.store.schema import migrate
+from alertd.store.schema import current, migrate
 from alertd.store.silences import Silences
 from alertd.store.sums import Sums
 from alertd.store.tally import Tally
@@ -117,19 +117,29 @@ class Written:
 
 
 class Store:
-    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo, *, read_only: bool = False) -> None:
         """`tz`: the zone whose local days the rollup sums, the configured `timezone` (opening a
-        database kept in another zone rebuilds the rollup)."""
+        database kept in another zone rebuilds the rollup). `read_only` (the dashboard): SQLite
+        refuses every write, so the database must be as this alertd left it: migrated, in `tz`."""
         path = Path(path)
-        if problem := unwritable(path):  # said in words; a missing directory is not made (a typo would hide it)
+        if read_only and not path.is_file():
+            raise StoreError(f"no database at {path}: run `alertd backfill` first")
+        if not read_only and (problem := unwritable(path)):  # a missing directory is not made (a typo would hide it)
             raise StoreError(f"cannot open database {path}: {problem}")
         try:
-            self.conn = Connection.open(path)
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at each checkpoint
-            migrate(self.conn)
+            self.conn = Connection.open(path, read_only=read_only)
             self.rollup = Rollup(self.conn, tz)
-            self.rollup.adopt_zone()
+            if read_only:
+                if not current(self.conn) or not self.rollup.kept_in_zone():
+                    self.conn.close()
+                    raise StoreError(
+                        f"the database {path} is not up to date with this alertd and its rules: run `alertd check` once"
+                    )
+            else:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at each checkpoint
+                migrate(self.conn)
+                self.rollup.adopt_zone()
         except (OSError, sqlite3.Error) as exc:
             if is_locked(exc):  # a migration, which waits like any write
                 raise Locked(self.conn.path, self.conn.wait) from None

@@ -76,10 +76,13 @@ class Rollup:
         self.conn = conn
         self.tz = tz
 
+    def kept_in_zone(self) -> bool:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'rollup_zone'").fetchone()
+        return bool(row) and row[0] == self.tz.key
+
     def adopt_zone(self) -> None:
         """Rebuild the rollup if it was kept in another zone (or never kept)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'rollup_zone'").fetchone()
-        if row and row[0] == self.tz.key:
+        if self.kept_in_zone():
             return
         with self.conn.write():
             self.conn.execute("DELETE FROM daily")

@@ -270,6 +270,11 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def current(conn: sqlite3.Connection) -> bool:
+    """Whether the database has every migration of this alertd."""
+    return conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     for version, script in enumerate(MIGRATIONS[current:], start=current + 1):

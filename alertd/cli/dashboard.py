@@ -1,0 +1,39 @@
+"""`alertd dashboard`: the read-only pages, served straight from the database."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+from alertd.cli.common import Failed, UsageError, load, settings_of
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from alertd.config.models import Web
+    from alertd.dashboard.server import serve
+    from alertd.store import Store, StoreError
+
+    settings = settings_of(args)
+    cfg = load(args).config
+    path = Path(settings.database or cfg.database or "")
+    try:
+        Store(path, cfg.tz, read_only=True).close()  # say now, not at the first page, if it cannot be read
+    except StoreError as exc:
+        raise Failed(str(exc)) from None
+    try:
+        host, port = Web(listen=args.listen).address if args.listen else (cfg.web or Web()).address
+    except ValueError as exc:
+        raise UsageError(f"--listen: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None  # type: ignore[attr-defined]
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        serve(cfg, path, host, port, lambda url: print(f"dashboard at {url} (read-only; Ctrl-C ends it)", flush=True))
+    except OSError as exc:
+        raise Failed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,104 @@
+"""What each page shows, read from a read-only store and rendered with Jinja2 (autoescaped).
+
+The numbers are `alertd status`'s own (`alertd.status.collect`), so a page and `status --json`
+never disagree; the charts come from the same budget statuses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from alertd.config import Config
+from alertd.dashboard.burnup import burnup_svg
+from alertd.evaluate.budgets import statuses
+from alertd.money import format_money, to_micros
+from alertd.status import budget_json, collect
+from alertd.store import Store
+
+TEMPLATES = Path(__file__).with_name("templates")
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True
+)
+
+
+class NotFound(Exception):
+    """No such page (an unknown budget)."""
+
+
+def severity(percent: str) -> str:
+    """The colour class of a budget's percent: under 80 calm, to 100 close, past it over."""
+    value = float(percent)  # only to choose a colour: the figure shown is the exact string
+    return "over" if value > 100 else "close" if value >= 80 else "calm"
+
+
+def overview(config: Config, store: Store, now: datetime) -> str:
+    status = collect(config, store, now)
+    charts = {b.name: burnup_svg(s, b.thresholds, config.tz, small=True) for b, s in statuses(config, store, now)}
+    return _render("overview.html", status=status, charts=charts)
+
+
+def budget(config: Config, store: Store, now: datetime, name: str) -> str:
+    chosen = [b for b in config.budgets if b.name == name]
+    if not chosen:
+        raise NotFound(f"budget named {name!r}")
+    [(rule, state)] = statuses(config, store, now, chosen)
+    row = budget_json(state, config.tz)
+    alerts = [a for a in store.outbox.alerts_since(state.period_start) if a["rule"] == name]
+    money = state.currency
+
+    def lines(items: Any) -> list[dict[str, str]]:
+        return [
+            {
+                "series": f"{c.source} / {c.line_item}",
+                "amount": format_money(c.amount, money),
+                "change": format_money(c.change, money),
+            }
+            for c in items
+        ]
+
+    return _render(
+        "budget.html",
+        budget=row,
+        chart=burnup_svg(state, rule.thresholds, config.tz),
+        top=lines(state.contributors[:10]),
+        grew=lines([c for c in state.drivers if c.change > 0][:10]),
+        alerts=[
+            {**a, "created": datetime.fromtimestamp(float(a["created"]), config.tz).isoformat(timespec="minutes")}
+            for a in alerts
+        ],
+        currency=money,
+    )
+
+
+def deliveries(config: Config, store: Store, channel: str | None, failed: bool) -> str:
+    logged = [d.as_json(config.tz) for d in store.outbox.history(limit=200, failed=failed)]
+    if channel:
+        logged = [d for d in logged if d["channel"] == channel]
+    return _render(
+        "deliveries.html", deliveries=logged, channel=channel or "", failed=failed, channels=sorted(config.channels)
+    )
+
+
+def not_found(what: str) -> str:
+    return _render("not_found.html", what=what)
+
+
+def _render(template: str, **values: Any) -> str:
+    return _ENV.get_template(template).render(severity=severity, **values)
+
+
+def _money(text: str | None, currency: str) -> str:
+    """A `status --json` amount (an exact decimal string) as the messages write it."""
+    return "—" if text is None else format_money(to_micros(Decimal(text)), currency)
+
+
+def _moment(text: str | None) -> str:
+    """A local ISO 8601 time to the minute, as people read it."""
+    return "—" if text is None else text[:16].replace("T", " ")
+
+
+_ENV.filters.update(money=_money, moment=_moment)

@@ -1,0 +1,127 @@
+"""The dashboard over HTTP: GET only, each request on its own read-only connection, the
+configured auth checked in constant time, and headers that let a page load nothing but itself."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from alertd.config import Config
+from alertd.dashboard import pages
+from alertd.redact import redact
+from alertd.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+STYLE = Path(__file__).with_name("style.css").read_bytes()
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none';"
+    " form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def serve(config: Config, database: Path, host: str, port: int, ready: Callable[[str], None]) -> None:
+    """Serve until interrupted; `ready` is told the address once it listens."""
+    server = ThreadingHTTPServer((host, port), _handler(config, database))
+    server.daemon_threads = True
+    bound_host, bound_port = server.server_address[:2]
+    ready(f"http://{f'[{bound_host}]' if ':' in str(bound_host) else bound_host}:{bound_port}/")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def _handler(config: Config, database: Path) -> type[BaseHTTPRequestHandler]:
+    auth = config.web.auth if config.web else None
+
+    def allowed(header: str | None) -> bool:
+        if auth is None:
+            return True
+        scheme, _, given = (header or "").partition(" ")
+        if auth.token is not None:
+            expected, offered = auth.token.get_secret_value(), given if scheme.lower() == "bearer" else ""
+        else:
+            assert auth.password is not None
+            try:
+                decoded = base64.b64decode(given, validate=True).decode() if scheme.lower() == "basic" else ""
+            except ValueError:  # not base64, or not UTF-8
+                decoded = ""
+            expected, offered = auth.password.get_secret_value(), decoded.partition(":")[2]
+        return hmac.compare_digest(offered.encode(), expected.encode())
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "alertd"
+        sys_version = ""
+
+        def do_GET(self) -> None:
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(body=False)
+
+        def _refuse(self) -> None:
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"GET only\n", True, {"Allow": "GET, HEAD"})
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
+
+        def _answer(self, body: bool) -> None:
+            if not allowed(self.headers.get("Authorization")):
+                challenge = "Bearer" if auth and auth.token else 'Basic realm="alertd", charset="UTF-8"'
+                self._send(
+                    HTTPStatus.UNAUTHORIZED, "text/plain", b"unauthorized\n", body, {"WWW-Authenticate": challenge}
+                )
+                return
+            url = urlsplit(self.path)
+            if url.path == "/style.css":
+                self._send(HTTPStatus.OK, "text/css", STYLE, body)
+                return
+            query = parse_qs(url.query)
+            status, page = HTTPStatus.OK, ""
+            try:
+                with Store(database, config.tz, read_only=True) as store:
+                    now = datetime.now(UTC)
+                    if url.path == "/":
+                        page = pages.overview(config, store, now)
+                    elif url.path.startswith("/budget/"):
+                        page = pages.budget(config, store, now, unquote(url.path.removeprefix("/budget/")))
+                    elif url.path == "/deliveries":
+                        channel = query.get("channel", [""])[0] or None
+                        page = pages.deliveries(config, store, channel, query.get("failed", [""])[0] == "1")
+                    else:
+                        raise pages.NotFound("such page")
+            except pages.NotFound as exc:
+                status, page = HTTPStatus.NOT_FOUND, pages.not_found(str(exc))
+            except StoreError as exc:  # the database went, or another alertd version migrated it
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", f"{redact(str(exc))}\n".encode(), body)
+                return
+            self._send(status, "text/html; charset=utf-8", page.encode(), body)
+
+        def _send(
+            self, status: HTTPStatus, kind: str, data: bytes, body: bool, extra: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            for name, value in {
+                **HEADERS,
+                "Content-Type": kind,
+                "Content-Length": str(len(data)),
+                **(extra or {}),
+            }.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.info("%s %s", self.address_string(), redact(format % args))
+
+    return Handler

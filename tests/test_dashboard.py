@@ -1,0 +1,182 @@
+"""`alertd dashboard` as a user runs it: a real database made by `alertd check`, the server as a
+subprocess, pages read over HTTP and in headless chromium, auth, headers, and a database left as it was."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+
+HOSTILE = "<script>alert(1)</script>"
+TOKEN = "dash-canary-token-5521"
+PASSWORD = "dash-canary-pw-7730"
+CHROMIUM = shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rules(tmp_path: Path, web: str = "", env: dict[str, str] | None = None) -> Path:
+    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets, checked once."""
+    hour = int(time.time()) // 3600 * 3600
+    lines = ["timestamp,line_item,amount"]
+    for h in range(hour - 40 * 24 * 3600, hour, 3600):
+        stamp = datetime.fromtimestamp(h, UTC).isoformat()
+        lines += [f"{stamp},gpu.h100,{1 + (h // 3600) % 5}.25", f'{stamp},"{HOSTILE}",0.5']
+    (tmp_path / "spend.csv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        f"""
+timezone: Europe/Berlin
+database: {tmp_path}/costs.db
+sources:
+  - {{name: feed, provider: csv, path: {tmp_path}/spend.csv}}
+channels:
+  ops: console://
+budgets:
+  - {{name: monthly, amount: 2500, period: month, forecast: [100], notify: [ops]}}
+  - {{name: weekly, amount: 300, period: week, notify: [ops]}}
+{web}"""
+    )
+    checked = run_cli("check", "-c", str(path), env=env)
+    assert checked.returncode == 0, checked.stderr
+    return path
+
+
+@contextmanager
+def dashboard(path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")} | (env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alertd", "dashboard", "-c", str(path), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"dashboard at http://127.0.0.1:{port}/"), first + process.stderr.read()
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    assert process.returncode == 0
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
+    path = rules(tmp_path)
+    status = json.loads(run_cli("status", "--json", "-c", str(path)).stdout)
+    db = tmp_path / "costs.db"
+    before = digest(db)
+    with dashboard(path) as (url, _):
+        overview = httpx.get(url + "/")
+        assert overview.status_code == 200
+        for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control"):
+            assert header in overview.headers
+        assert "default-src 'none'" in overview.headers["Content-Security-Policy"]
+        rows = re.findall(
+            r'data-name="([^"]+)" data-spent="([^"]+)" data-amount="([^"]+)" data-percent="([^"]+)"', overview.text
+        )
+        expected = [(b["name"], b["spent"], b["amount"], b["percent"]) for b in status["budgets"]]
+        assert rows == expected and len(rows) == 2
+        assert overview.text.count("<svg") == 2
+        page = httpx.get(url + "/budget/monthly")
+        assert page.status_code == 200
+        standing = re.search(r'id="standing" data-spent="([^"]+)" data-amount="([^"]+)"', page.text)
+        assert standing and standing.groups() == expected[0][1:3]
+        today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).day
+        assert len(re.findall(r'<circle class="day"', page.text)) == today  # a point per day of the month so far
+        assert "gpu.h100" in page.text
+        assert HOSTILE not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert httpx.get(url + "/deliveries").status_code == 200
+        assert httpx.get(url + "/deliveries?channel=ops&failed=1").status_code == 200
+        missing = httpx.get(url + "/budget/" + "%3Cb%3Enope")
+        assert missing.status_code == 404 and "<b>nope" not in missing.text
+        assert httpx.get(url + "/nothing-here").status_code == 404
+        assert httpx.post(url + "/").status_code == 405
+        assert httpx.get(url + "/style.css").headers["Content-Type"] == "text/css"
+    assert digest(db) == before
+
+
+@pytest.mark.parametrize(
+    ("auth", "good", "bad"),
+    [
+        (f"token: {TOKEN}", {"Authorization": f"Bearer {TOKEN}"}, {"Authorization": "Bearer wrong"}),
+        (
+            f"password: {PASSWORD}",
+            {"Authorization": "Basic " + base64.b64encode(f"me:{PASSWORD}".encode()).decode()},
+            {"Authorization": "Basic !!"},
+        ),
+    ],
+    ids=["bearer", "basic"],
+)
+def test_with_auth_a_request_without_it_is_refused(tmp_path: Path, auth: str, good: dict, bad: dict) -> None:
+    secret = auth.split(": ")[1]
+    path = rules(tmp_path, f"web:\n  auth:\n    {auth.split(':')[0]}: ${{SECRET}}\n", {"SECRET": secret})
+    with dashboard(path, {"SECRET": secret}) as (url, process):
+        assert httpx.get(url + "/").status_code == 401
+        refused = httpx.get(url + "/budget/monthly", headers=bad)
+        assert refused.status_code == 401 and "WWW-Authenticate" in refused.headers
+        allowed = httpx.get(url + "/", headers=good)
+        assert allowed.status_code == 200 and secret not in allowed.text
+    assert process.stderr is not None
+    assert secret not in process.stderr.read()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's)")
+def test_pages_in_a_real_browser(tmp_path: Path) -> None:
+    path = rules(tmp_path)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ]
+
+    def browse(*args: str) -> subprocess.CompletedProcess[str]:
+        assert CHROMIUM is not None
+        return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=60)
+
+    with dashboard(path) as (url, _):
+        dom = browse("--dump-dom", url + "/").stdout
+        assert dom.count('class="budget"') >= 2 and dom.count("<svg") == 2
+        link = re.search(r'href="(/budget/monthly)"', dom)
+        assert link
+        page = browse("--dump-dom", url + link.group(1)).stdout
+        assert 'id="standing"' in page and '<circle class="day"' in page
+        for name, address in (("overview", "/"), ("budget", "/budget/monthly"), ("deliveries", "/deliveries")):
+            shot = tmp_path / f"{name}.png"
+            browse(f"--screenshot={shot}", "--window-size=1280,900", url + address)
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000
