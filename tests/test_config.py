@@ -91,6 +91,7 @@ def errors_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
         ("web:\n  auth: {}\n", ":2:9: web.auth: auth takes one of token or password"),
         ("web:\n  auth: {token: a, password: b}\n", ":2:9: web.auth: auth takes one of token or password"),
         ("web:\n  auth: {user: a}\n", ":2:10: web.auth: unknown key 'user'"),
+        ("web: {public_url: ftp://x}\n", ":1:19: web.public_url: "),
         ("sources: [1, 2\n", ":1:15: invalid YAML: expected ',' or ']' here (in the list opened at 1:10)"),
         ("a: 1\na: 2\n", ":2:1: invalid YAML: duplicate key 'a'"),
         ("- just\n- a list\n", ":1:1: the file must be a mapping"),

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
+from tests.receivers import Webhook
 
 HOSTILE = "<script>alert(1)</script>"
 TOKEN = "dash-canary-token-5521"
@@ -37,7 +38,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def rules(tmp_path: Path, web: str = "", env: dict[str, str] | None = None) -> Path:
+def rules(tmp_path: Path, web: str = "", env: dict[str, str] | None = None, channel: str = "console://") -> Path:
     """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets, checked once."""
     hour = int(time.time()) // 3600 * 3600
     lines = ["timestamp,line_item,amount"]
@@ -53,7 +54,7 @@ database: {tmp_path}/costs.db
 sources:
   - {{name: feed, provider: csv, path: {tmp_path}/spend.csv}}
 channels:
-  ops: console://
+  ops: {channel}
 budgets:
   - {{name: monthly, amount: 2500, period: month, forecast: [100], notify: [ops]}}
   - {{name: weekly, amount: 300, period: week, notify: [ops]}}
@@ -180,3 +181,11 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
             shot = tmp_path / f"{name}.png"
             browse(f"--screenshot={shot}", "--window-size=1280,900", url + address)
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000
+
+
+def test_messages_link_to_their_budget_page_when_the_dashboard_is_public(tmp_path: Path) -> None:
+    with Webhook() as hook:
+        rules(tmp_path, 'web: {public_url: "https://costs.example.com/alertd/"}\n', channel=hook.url)
+    bodies = [post["message"] for post in hook.posts]
+    assert bodies and all("https://costs.example.com/alertd/budget/" in body for body in bodies)
+    assert any("/budget/weekly" in body for body in bodies)

@@ -126,8 +126,16 @@ class Web(Listener):
     """The dashboard (`alertd dashboard`): loopback unless told otherwise."""
 
     listen: str = "127.0.0.1:8080"
-    public_url: str | None = None  # where people reach it, for links in messages
+    public_url: str | None = None  # where people reach it: messages link to their budget's page
     auth: WebAuth | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        problem = None if value is None else http_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class TemplateAllowance:

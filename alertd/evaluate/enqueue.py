@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from urllib.parse import quote
 
 from alertd.config import Config
-from alertd.model import Alert, AnomalyDigest, AnomalyStatus, SourceStatus, series_key
+from alertd.model import Alert, AnomalyDigest, AnomalyStatus, BudgetStatus, SourceStatus, series_key
 from alertd.money import decimal_string
 from alertd.percent import rounded_percent
 from alertd.store import Store
@@ -32,9 +33,12 @@ class Enqueuer:
 
     def __call__(self, alert: Alert) -> None:
         from alertd.notify.deliver import mask  # Apprise, which masks, is heavy: imported on the first alert
+        from alertd.notify.layout import append_link
         from alertd.notify.render import render
 
         message = render(alert, self.config.tz)
+        if self.config.web and self.config.web.public_url:
+            message = append_link(message, "On the dashboard", dashboard_link(self.config.web.public_url, alert))
         targets = []
         for channel in alert.notify:
             for i, url in enumerate(self.config.channels[channel]):
@@ -49,6 +53,12 @@ class Enqueuer:
             self.new.append(alert)
             if until is not None:
                 self.held[alert.key] = until
+
+
+def dashboard_link(public_url: str, alert: Alert) -> str:
+    """The page of the alert's budget; the overview for the others (anomaly pages are to come)."""
+    page = f"budget/{quote(alert.rule, safe='')}" if isinstance(alert.status, BudgetStatus) else ""
+    return f"{public_url.rstrip('/')}/{page}"
 
 
 def facts(alert: Alert) -> dict[str, object]:

@@ -108,3 +108,13 @@ def append_section(message: Message, heading: str, lines: list[str]) -> Message:
         "\n\n".join([message.markdown, f"**{_md(heading)}**", "\n".join(f"- {_md(line)}" for line in lines)]),
         f"{message.html}\n<p><strong>{html.escape(heading)}</strong></p><ul>{items}</ul>",
     )
+
+
+def append_link(message: Message, label: str, url: str) -> Message:
+    """`message` ending with a link (`url` already percent-encoded), in every dialect."""
+    return Message(
+        message.title,
+        f"{message.text}\n\n{label}: {url}",
+        f"{message.markdown}\n\n[{_md(label)}]({url.replace(')', '%29')})",
+        f'{message.html}\n<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>',
+    )
