@@ -189,3 +189,24 @@ def test_messages_link_to_their_budget_page_when_the_dashboard_is_public(tmp_pat
     bodies = [post["message"] for post in hook.posts]
     assert bodies and all("https://costs.example.com/alertd/budget/" in body for body in bodies)
     assert any("/budget/weekly" in body for body in bodies)
+
+
+def test_the_daemon_serves_the_dashboard_when_web_is_set(tmp_path: Path) -> None:
+    port = free_port()
+    path = rules(tmp_path, f"web: {{listen: 127.0.0.1:{port}}}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "alertd", "run", "-c", str(path)], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline, page = time.monotonic() + 30, None
+        while time.monotonic() < deadline and page is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/budget/weekly")
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page is not None and page.status_code == 200 and 'id="standing"' in page.text
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=15)
+    assert daemon.returncode == 0

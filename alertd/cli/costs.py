@@ -142,6 +142,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise Failed(f"metrics: cannot listen on {cfg.metrics.listen}: {exc.strerror or exc}") from None
     with store:
         daemon = Daemon(cfg, store, reload=_reloader(args, cfg), metrics=metrics)
+        if cfg.web is not None:
+            from alertd.dashboard.server import alongside
+
+            try:
+                alongside(lambda: daemon.config, store.path)  # its pages follow a reload's rules
+            except OSError as exc:
+                raise Failed(f"web: cannot listen on {cfg.web.listen}: {exc.strerror or exc}") from None
         daemon.install_signal_handlers()
         try:
             cut = daemon.run()
@@ -161,7 +168,7 @@ def _reloader(args: argparse.Namespace, first: configuration.Config) -> Callable
 
     def reload() -> configuration.Config:
         loaded = load(args)
-        fixed = [key for key in ("database", "metrics") if getattr(loaded.config, key) != getattr(first, key)]
+        fixed = [key for key in ("database", "metrics", "web") if getattr(loaded.config, key) != getattr(first, key)]
         if fixed:
             raise configuration.ConfigError(
                 [f"{loaded.path}: {' and '.join(fixed)} changed, which takes a restart (systemctl restart alertd)"]

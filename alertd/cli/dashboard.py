@@ -11,7 +11,7 @@ from alertd.cli.common import Failed, UsageError, load, settings_of
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from alertd.config.models import Web
-    from alertd.dashboard.server import serve
+    from alertd.dashboard.server import listen, url_of
     from alertd.store import Store, StoreError
 
     settings = settings_of(args)
@@ -31,9 +31,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        serve(cfg, path, host, port, lambda url: print(f"dashboard at {url} (read-only; Ctrl-C ends it)", flush=True))
+        server = listen(lambda: cfg, path, host, port)
     except OSError as exc:
         raise Failed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    print(f"dashboard at {url_of(server)} (read-only; Ctrl-C ends it)", flush=True)
+    try:
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        server.server_close()
     return 0

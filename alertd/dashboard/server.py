@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -29,20 +30,33 @@ HEADERS = {
 }
 
 
-def serve(config: Config, database: Path, host: str, port: int, ready: Callable[[str], None]) -> None:
-    """Serve until interrupted; `ready` is told the address once it listens."""
+def listen(config: Callable[[], Config], database: Path, host: str, port: int) -> ThreadingHTTPServer:
+    """The dashboard of the rules `config()` gives (the daemon's, after each reload) bound to
+    host:port (OSError when it cannot be), not serving yet."""
     server = ThreadingHTTPServer((host, port), _handler(config, database))
     server.daemon_threads = True
-    bound_host, bound_port = server.server_address[:2]
-    ready(f"http://{f'[{bound_host}]' if ':' in str(bound_host) else bound_host}:{bound_port}/")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    return server
 
 
-def _handler(config: Config, database: Path) -> type[BaseHTTPRequestHandler]:
-    auth = config.web.auth if config.web else None
+def url_of(server: ThreadingHTTPServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{f'[{host}]' if ':' in str(host) else host}:{port}/"
+
+
+def alongside(config: Callable[[], Config], database: Path) -> ThreadingHTTPServer:
+    """The daemon's dashboard (`web:` set; a change takes a restart), served from a thread of its
+    own until the process ends."""
+    web = config().web
+    assert web is not None
+    server = listen(config, database, *web.address)
+    threading.Thread(target=server.serve_forever, name="dashboard", daemon=True).start()
+    log.info("dashboard at %s", url_of(server))
+    return server
+
+
+def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPRequestHandler]:
+    web = rules().web
+    auth = web.auth if web else None
 
     def allowed(header: str | None) -> bool:
         if auth is None:
@@ -86,7 +100,7 @@ def _handler(config: Config, database: Path) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.OK, "text/css", STYLE, body)
                 return
             query = parse_qs(url.query)
-            status, page = HTTPStatus.OK, ""
+            status, page, config = HTTPStatus.OK, "", rules()
             try:
                 with Store(database, config.tz, read_only=True) as store:
                     now = datetime.now(UTC)
