@@ -43,7 +43,7 @@ def burnup_svg(status: BudgetStatus, thresholds: Sequence[Decimal], tz: ZoneInfo
     projected = status.forecast.projected if status.forecast else None
     top = _nice(max([status.amount, total, projected or 0, status.previous_spent, *cumulative, 1]) * 11 // 10)
     scale = _Scale(days, top)
-    elapsed = min(days, (status.now.astimezone(tz) - start) / timedelta(days=1))
+    elapsed = min(days, max(0.0, (status.now.astimezone(tz) - start) / timedelta(days=1)))
     money = status.currency
     parts: list[str] = []  # styled by the page's stylesheet (its policy allows no inline style)
     if not small:

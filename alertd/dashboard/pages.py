@@ -31,7 +31,7 @@ class NotFound(Exception):
 
 def severity(percent: str) -> str:
     """The colour class of a budget's percent: under 80 calm, to 100 close, past it over."""
-    value = float(percent)  # only to choose a colour: the figure shown is the exact string
+    value = Decimal(percent)
     return "over" if value > 100 else "close" if value >= 80 else "calm"
 
 
