@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alertd.dashboard.burnup import burnup_svg
+from alertd.dashboard.burnup import burnup_svg, daily_bars_svg
 from alertd.model import BudgetStatus, Forecast
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -76,3 +76,11 @@ def test_any_status_gives_valid_svg_inside_its_box(daily: list[int], amount: int
     root = ET.fromstring(svg)
     for circle in root.iter("{http://www.w3.org/2000/svg}circle"):
         assert 0 <= float(circle.get("cx", "-1")) <= 640
+
+
+def test_a_bar_per_day_against_the_even_share() -> None:
+    svg = daily_bars_svg(status([31_000_000, 0, -5_000_000]), TZ)
+    bars = list(ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}rect"))
+    assert [b.get("data-spent") for b in bars] == ["31.00", "0.00", "-5.00"]
+    assert all(float(b.get("height", "-1")) >= 0 for b in bars)  # a credit draws no bar below the axis
+    assert "an even share of the budget is $32.26 a day" in svg  # $1,000 over March's 31 days

@@ -114,6 +114,7 @@ def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
         assert standing and standing.groups() == expected[0][1:3]
         today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).day
         assert len(re.findall(r'<circle class="day"', page.text)) == today  # a point per day of the month so far
+        assert len(re.findall(r'<rect class="bar"', page.text)) == today  # and a bar
         assert "gpu.h100" in page.text
         assert HOSTILE not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
         assert httpx.get(url + "/deliveries").status_code == 200

@@ -85,11 +85,15 @@ def burnup_svg(status: BudgetStatus, thresholds: Sequence[Decimal], tz: ZoneInfo
         )
     now_x = scale.x(elapsed)
     parts.append(f'<line class="now" x1="{now_x:.1f}" x2="{now_x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
-    label = escape(_words(status, projected), quote=True)
-    size = 'width="240" height="98"' if small else f'width="{WIDTH}" height="{HEIGHT}"'
+    return _svg("burnup", (240, 98) if small else (WIDTH, HEIGHT), _words(status, projected), parts)
+
+
+def _svg(css: str, size: tuple[int, int], words: str, parts: list[str]) -> str:
+    """The picture, said in `words` too (its label and title: what a screen reader reads)."""
+    label = escape(words, quote=True)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="burnup" viewBox="0 0 {WIDTH} {HEIGHT}" {size}'
-        f' role="img" aria-label="{label}"><title>{label}</title>{"".join(parts)}</svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{size[0]}"'
+        f' height="{size[1]}" role="img" aria-label="{label}"><title>{label}</title>{"".join(parts)}</svg>'
     )
 
 
@@ -133,3 +137,26 @@ def _nice(micros: int) -> int:
             if m * power >= micros:
                 return m * power
         power *= 10
+
+
+def daily_bars_svg(status: BudgetStatus, tz: ZoneInfo) -> str:
+    """A bar per local day of the period so far, against the budget's even share of a day."""
+    start = status.period_start.astimezone(tz)
+    days = (status.period_end.astimezone(tz).date() - start.date()).days or 1
+    share = status.amount // days
+    scale = _Scale(days, _nice(max([share, *status.daily, 1]) * 11 // 10))
+    width = (WIDTH - LEFT - RIGHT) / days
+    money = status.currency
+    parts = _axes(scale, start, days, money)
+    for i, spent in enumerate(status.daily):
+        day = (start + timedelta(days=i)).date().isoformat()
+        top, bottom = scale.y(max(spent, 0)), scale.y(0)
+        parts.append(
+            f'<rect class="bar" x="{scale.x(i) + 1:.1f}" y="{top:.1f}" width="{max(width - 2, 1):.1f}"'
+            f' height="{bottom - top:.1f}" data-day="{day}" data-spent="{decimal_string(spent)}">'
+            f"<title>{escape(f'{day}: {format_money(spent, money)}')}</title></rect>"
+        )
+    y = scale.y(share)
+    parts.append(f'<line class="threshold" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+    words = f"{status.rule}: spend per day; an even share of the budget is {format_money(share, money)} a day"
+    return _svg("burnup bars", (WIDTH, HEIGHT), words, parts)

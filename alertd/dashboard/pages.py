@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alertd.config import Config
-from alertd.dashboard.burnup import burnup_svg
+from alertd.dashboard.burnup import burnup_svg, daily_bars_svg
 from alertd.evaluate.budgets import statuses
 from alertd.money import format_money, to_micros
 from alertd.status import budget_json, collect
@@ -64,6 +64,7 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
         "budget.html",
         budget=row,
         chart=burnup_svg(state, rule.thresholds, config.tz),
+        bars=daily_bars_svg(state, config.tz),
         top=lines(state.contributors[:10]),
         grew=lines([c for c in state.drivers if c.change > 0][:10]),
         alerts=[
