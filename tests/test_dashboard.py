@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,10 @@ HOSTILE = "<script>alert(1)</script>"
 TOKEN = "dash-canary-token-5521"
 PASSWORD = "dash-canary-pw-7730"
 CHROMIUM = shutil.which("chromium")
+SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self';"
+    " frame-ancestors 'none'"
+)
 
 
 def free_port() -> int:
@@ -38,8 +43,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def rules(tmp_path: Path, web: str = "", env: dict[str, str] | None = None, channel: str = "console://") -> Path:
-    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets, checked once."""
+def rules(
+    tmp_path: Path,
+    web: str = "",
+    env: dict[str, str] | None = None,
+    channel: str = "console://",
+    down: str | None = None,
+) -> Path:
+    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets, checked
+    once; `down`: a second channel's URL, one that refuses (the check then exits 1)."""
     hour = int(time.time()) // 3600 * 3600
     lines = ["timestamp,line_item,amount"]
     for h in range(hour - 40 * 24 * 3600, hour, 3600):
@@ -55,18 +67,21 @@ sources:
   - {{name: feed, provider: csv, path: {tmp_path}/spend.csv}}
 channels:
   ops: {channel}
+{f"  down: {down}" if down else ""}
 budgets:
   - {{name: monthly, amount: 2500, period: month, forecast: [100], notify: [ops]}}
-  - {{name: weekly, amount: 300, period: week, notify: [ops]}}
+  - {{name: weekly, amount: 300, period: week, notify: [{"ops, down" if down else "ops"}]}}
 {web}"""
     )
     checked = run_cli("check", "-c", str(path), env=env)
-    assert checked.returncode == 0, checked.stderr
+    assert checked.returncode == (1 if down else 0), checked.stderr
     return path
 
 
 @contextmanager
-def dashboard(path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def dashboard(
+    path: Path, env: dict[str, str] | None = None, stop: signal.Signals = signal.SIGTERM
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")} | (env or {})
     process = subprocess.Popen(
@@ -82,32 +97,47 @@ def dashboard(path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[s
         assert first.startswith(f"dashboard at http://127.0.0.1:{port}/"), first + process.stderr.read()
         yield f"http://127.0.0.1:{port}", process
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         process.wait(timeout=10)
     assert process.returncode == 0
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def untouched(directory: Path) -> dict[str, tuple[str, int]]:
+    """Each file of the database's directory with its digest and mtime, but SQLite's WAL index
+    (-shm), which a reader of a WAL database maps, and may create, to know where to read."""
+    return {
+        f.name: (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns)
+        for f in sorted(directory.iterdir())
+        if f.is_file() and not f.name.endswith("-shm") and not (f.name.endswith("-wal") and f.stat().st_size == 0)
+    }
+
+
+def security_headers(response: httpx.Response) -> None:
+    assert response.headers["Content-Security-Policy"] == SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
     path = rules(tmp_path)
     status = json.loads(run_cli("status", "--json", "-c", str(path)).stdout)
-    db = tmp_path / "costs.db"
-    before = digest(db)
+    silenced = run_cli("silence", "weekly", "--for", "2h", "--reason", '"quiet" <b>please</b>', "-c", str(path))
+    assert silenced.returncode == 0, silenced.stderr
+    before = untouched(tmp_path)
     with dashboard(path) as (url, _):
         overview = httpx.get(url + "/")
         assert overview.status_code == 200
-        for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control"):
-            assert header in overview.headers
-        assert "default-src 'none'" in overview.headers["Content-Security-Policy"]
+        security_headers(overview)
         rows = re.findall(
             r'data-name="([^"]+)" data-spent="([^"]+)" data-amount="([^"]+)" data-percent="([^"]+)"', overview.text
         )
         expected = [(b["name"], b["spent"], b["amount"], b["percent"]) for b in status["budgets"]]
         assert rows == expected and len(rows) == 2
         assert overview.text.count("<svg") == 2
+        assert overview.text.count('<tr class="source healthy">') == 1 and '<tr class="alert">' in overview.text
+        assert '<tr class="silence">' in overview.text and "&#34;quiet&#34; &lt;b&gt;please&lt;/b&gt;" in overview.text
+        assert httpx.head(url + "/").status_code == 200
         page = httpx.get(url + "/budget/monthly")
         assert page.status_code == 200
         standing = re.search(r'id="standing" data-spent="([^"]+)" data-amount="([^"]+)"', page.text)
@@ -117,14 +147,36 @@ def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
         assert len(re.findall(r'<rect class="bar"', page.text)) == today  # and a bar
         assert "gpu.h100" in page.text
         assert HOSTILE not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert re.search(r'id="previous">\$[\d,.]+</span>', page.text)
         assert httpx.get(url + "/deliveries").status_code == 200
         assert httpx.get(url + "/deliveries?channel=ops&failed=1").status_code == 200
         missing = httpx.get(url + "/budget/" + "%3Cb%3Enope")
-        assert missing.status_code == 404 and "<b>nope" not in missing.text
+        assert missing.status_code == 404 and "<b>nope" not in missing.text and "&lt;b&gt;nope" in missing.text
+        security_headers(missing)
         assert httpx.get(url + "/nothing-here").status_code == 404
-        assert httpx.post(url + "/").status_code == 405
-        assert httpx.get(url + "/style.css").headers["Content-Type"] == "text/css"
-    assert digest(db) == before
+        for method in ("POST", "PUT", "DELETE", "OPTIONS", "TRACE", "BREW"):
+            refused = httpx.request(method, url + "/")
+            assert refused.status_code == 405 and refused.headers["Allow"] == "GET, HEAD", method
+            security_headers(refused)
+        style = httpx.get(url + "/static/style.css")
+        assert style.status_code == 200 and style.headers["Content-Type"] == "text/css"
+        security_headers(style)
+    assert untouched(tmp_path) == before
+
+
+def test_the_delivery_log_filters_and_masks(tmp_path: Path) -> None:
+    path = rules(tmp_path, down=f"json://127.0.0.1:{free_port()}/hooks/{TOKEN}")
+    with dashboard(path, stop=signal.SIGINT) as (url, _):
+        every = httpx.get(url + "/deliveries").text
+        failed = httpx.get(url + "/deliveries?channel=down&failed=1").text
+        calm = httpx.get(url + "/deliveries?channel=ops&failed=1").text
+    channels = re.findall(r'<tr class="delivery" data-channel="([^"]+)" data-state="([^"]+)"', every)
+    assert {c for c, _ in channels} == {"ops", "down"}
+    shown = re.findall(r'<tr class="delivery" data-channel="([^"]+)" data-state="([^"]+)"', failed)
+    assert shown and shown == [(c, s) for c, s in channels if c == "down"]
+    assert all(state == "retrying" for _, state in shown)
+    assert '<tr class="delivery"' not in calm and "None." in calm
+    assert TOKEN not in every + failed and "json://127.0.0.1:" in failed  # the URL masked, as `deliveries` shows it
 
 
 @pytest.mark.parametrize(
@@ -143,11 +195,16 @@ def test_with_auth_a_request_without_it_is_refused(tmp_path: Path, auth: str, go
     secret = auth.split(": ")[1]
     path = rules(tmp_path, f"web:\n  auth:\n    {auth.split(':')[0]}: ${{SECRET}}\n", {"SECRET": secret})
     with dashboard(path, {"SECRET": secret}) as (url, process):
-        assert httpx.get(url + "/").status_code == 401
+        for address in ("/", "/static/style.css", "/deliveries", "/budget/nope"):
+            assert httpx.get(url + address).status_code == 401, address
         refused = httpx.get(url + "/budget/monthly", headers=bad)
         assert refused.status_code == 401 and "WWW-Authenticate" in refused.headers
+        assert secret not in refused.text
+        security_headers(refused)
+        assert httpx.get(url + "/", headers={"Authorization": good["Authorization"][:-1]}).status_code == 401
         allowed = httpx.get(url + "/", headers=good)
         assert allowed.status_code == 200 and secret not in allowed.text
+        assert httpx.get(url + "/budget/monthly", headers=good).status_code == 200
     assert process.stderr is not None
     assert secret not in process.stderr.read()
 
@@ -171,13 +228,25 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
         assert CHROMIUM is not None
         return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=60)
 
+    local = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin"))
     with dashboard(path) as (url, _):
         dom = browse("--dump-dom", url + "/").stdout
-        assert dom.count('class="budget"') >= 2 and dom.count("<svg") == 2
+        rows = re.findall(r'<tr class="budget" data-name="([^"]+)"', dom)
+        assert rows == ["monthly", "weekly"] and dom.count("<svg") == 2
+        # a point per local day of each period so far: the month's, then the week's (from Monday)
+        assert dom.count('<circle class="day"') == local.day + local.weekday() + 1
         link = re.search(r'href="(/budget/monthly)"', dom)
         assert link
         page = browse("--dump-dom", url + link.group(1)).stdout
-        assert 'id="standing"' in page and '<circle class="day"' in page
+        assert 'id="standing"' in page
+        points = re.findall(r'<circle class="day"[^>]* data-day="([^"]+)" data-spent="([^"]+)"', page)
+        assert len(points) == local.day and points[-1][0] == local.date().isoformat()
+        spent = [Decimal(v) for _, v in points]
+        assert spent == sorted(spent)  # cumulative
+        standing = re.search(r'id="standing" data-spent="([^"]+)"', page)
+        assert standing and Decimal(standing.group(1)) == spent[-1]
+        assert page.count('<rect class="bar"') == local.day
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
         for name, address in (("overview", "/"), ("budget", "/budget/monthly"), ("deliveries", "/deliveries")):
             shot = tmp_path / f"{name}.png"
             browse(f"--screenshot={shot}", "--window-size=1280,900", url + address)

@@ -10,21 +10,24 @@ from alertd.cli.common import Failed, UsageError, load, settings_of
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    from alertd import config as configuration
     from alertd.config.models import Web
     from alertd.dashboard.server import listen, url_of
     from alertd.store import Store, StoreError
 
     settings = settings_of(args)
-    cfg = load(args).config
+    loaded = load(args)
+    cfg = loaded.config
+    try:  # bad input (exit 2) before a missing database (exit 1)
+        host, port = Web(listen=args.listen).address if args.listen else (cfg.web or Web()).address
+    except ValueError as exc:
+        raise UsageError(f"--listen: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None  # type: ignore[attr-defined]
     path = Path(settings.database or cfg.database or "")
+    configuration.check_database(loaded, path, named_by="ALERTD_DATABASE" if settings.database else None)
     try:
         Store(path, cfg.tz, read_only=True).close()  # say now, not at the first page, if it cannot be read
     except StoreError as exc:
         raise Failed(str(exc)) from None
-    try:
-        host, port = Web(listen=args.listen).address if args.listen else (cfg.web or Web()).address
-    except ValueError as exc:
-        raise UsageError(f"--listen: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None  # type: ignore[attr-defined]
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -33,7 +36,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         server = listen(lambda: cfg, path, host, port)
     except OSError as exc:
-        raise Failed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise Failed(f"cannot listen on {args.listen or (cfg.web or Web()).listen}: {exc.strerror or exc}") from None
     print(f"dashboard at {url_of(server)} (read-only; Ctrl-C ends it)", flush=True)
     try:
         server.serve_forever()

@@ -21,6 +21,7 @@ from alertd.config.values import (
     Percent,
     Section,
     http_url_problem,
+    printable_ascii,
 )
 
 # --- rules (evaluated by later stages; validated here so one file is checked as a whole) --
@@ -114,6 +115,17 @@ class WebAuth(Section):
 
     token: SecretStr | None = None
     password: SecretStr | None = None
+
+    @field_validator("token", "password")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # `${VAR}` set to "" must not turn auth off: an empty secret matches a request that sends none
+        text = "" if value is None else value.get_secret_value()
+        if value is not None and not text.strip():
+            raise ValueError(f"an empty {info.field_name} would let anyone in")
+        if info.field_name == "token":
+            printable_ascii(text, "a token", spaces=False)  # it arrives in a header
+        return value
 
     @model_validator(mode="after")
     def _one(self) -> WebAuth:

@@ -5,7 +5,7 @@ never disagree; the charts come from the same budget statuses."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from alertd.config import Config
 from alertd.dashboard.burnup import burnup_svg, daily_bars_svg
 from alertd.evaluate.budgets import statuses
-from alertd.money import format_money, to_micros
+from alertd.money import decimal_string, format_money, to_micros
 from alertd.status import budget_json, collect
 from alertd.store import Store
 
@@ -38,7 +38,18 @@ def severity(percent: str) -> str:
 def overview(config: Config, store: Store, now: datetime) -> str:
     status = collect(config, store, now)
     charts = {b.name: burnup_svg(s, b.thresholds, config.tz, small=True) for b, s in statuses(config, store, now)}
-    return _render("overview.html", status=status, charts=charts)
+    silences = [
+        {
+            "id": s.id,
+            "rule": s.rule,
+            "series": s.series,
+            "starts": _local(s.starts, config),
+            "ends": _local(s.ends, config),
+            "reason": s.reason,
+        }
+        for s in store.silences.active(now)
+    ]
+    return _render("overview.html", status=status, charts=charts, silences=silences)
 
 
 def budget(config: Config, store: Store, now: datetime, name: str) -> str:
@@ -63,22 +74,18 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
     return _render(
         "budget.html",
         budget=row,
+        previous=decimal_string(state.previous_spent) if state.previous_known else None,
         chart=burnup_svg(state, rule.thresholds, config.tz),
         bars=daily_bars_svg(state, config.tz),
         top=lines(state.contributors[:10]),
         grew=lines([c for c in state.drivers if c.change > 0][:10]),
-        alerts=[
-            {**a, "created": datetime.fromtimestamp(float(a["created"]), config.tz).isoformat(timespec="minutes")}
-            for a in alerts
-        ],
+        alerts=[{**a, "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config)} for a in alerts],
         currency=money,
     )
 
 
 def deliveries(config: Config, store: Store, channel: str | None, failed: bool) -> str:
-    logged = [d.as_json(config.tz) for d in store.outbox.history(limit=200, failed=failed)]
-    if channel:
-        logged = [d for d in logged if d["channel"] == channel]
+    logged = [d.as_json(config.tz) for d in store.outbox.history(limit=200, failed=failed, channel=channel)]
     return _render(
         "deliveries.html", deliveries=logged, channel=channel or "", failed=failed, channels=sorted(config.channels)
     )
@@ -86,6 +93,10 @@ def deliveries(config: Config, store: Store, channel: str | None, failed: bool) 
 
 def not_found(what: str) -> str:
     return _render("not_found.html", what=what)
+
+
+def _local(moment: datetime, config: Config) -> str:
+    return moment.astimezone(config.tz).isoformat(timespec="seconds")
 
 
 def _render(template: str, **values: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,9 +34,14 @@ HEADERS = {
 def listen(config: Callable[[], Config], database: Path, host: str, port: int) -> ThreadingHTTPServer:
     """The dashboard of the rules `config()` gives (the daemon's, after each reload) bound to
     host:port (OSError when it cannot be), not serving yet."""
-    server = ThreadingHTTPServer((host, port), _handler(config, database))
+    kind = _ServerV6 if ":" in host else ThreadingHTTPServer  # web.listen allows [::1]:8080
+    server = kind((host, port), _handler(config, database))
     server.daemon_threads = True
     return server
+
+
+class _ServerV6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def url_of(server: ThreadingHTTPServer) -> str:
@@ -83,10 +89,15 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
         def do_HEAD(self) -> None:
             self._answer(body=False)
 
+        def __getattr__(self, name: str) -> Callable[[], None]:
+            # Any other method (POST, OPTIONS, TRACE, one nobody defined) is refused alike: the base
+            # class would answer 501 for those it finds no do_ method for.
+            if name.startswith("do_"):
+                return self._refuse
+            raise AttributeError(name)
+
         def _refuse(self) -> None:
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"GET only\n", True, {"Allow": "GET, HEAD"})
-
-        do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
 
         def _answer(self, body: bool) -> None:
             if not allowed(self.headers.get("Authorization")):
@@ -96,7 +107,7 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
                 )
                 return
             url = urlsplit(self.path)
-            if url.path == "/style.css":
+            if url.path == "/static/style.css":
                 self._send(HTTPStatus.OK, "text/css", STYLE, body)
                 return
             query = parse_qs(url.query)
@@ -124,16 +135,17 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
             self, status: HTTPStatus, kind: str, data: bytes, body: bool, extra: dict[str, str] | None = None
         ) -> None:
             self.send_response(status)
-            for name, value in {
-                **HEADERS,
-                "Content-Type": kind,
-                "Content-Length": str(len(data)),
-                **(extra or {}),
-            }.items():
+            for name, value in {"Content-Type": kind, "Content-Length": str(len(data)), **(extra or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
             if body:
                 self.wfile.write(data)
+
+        def end_headers(self) -> None:
+            # Here rather than in _send: the base class's own answers (400, 414, 431) carry them too.
+            for name, value in HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
 
         def log_message(self, format: str, *args: object) -> None:
             log.info("%s %s", self.address_string(), redact(format % args))

@@ -251,21 +251,24 @@ class Outbox:
         )
         return list(rows)
 
-    def history(self, limit: int, failed: bool = False) -> list[Logged]:
+    def history(self, limit: int, failed: bool = False, channel: str | None = None) -> list[Logged]:
         """Deliveries, newest first, each with its attempts; `failed`: only those with a failed attempt,
-        whether or not a later one succeeded."""
-        where = "WHERE EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = d.id AND t.ok = 0)" if failed else ""
-        return self._logged(where, limit)
+        whether or not a later one succeeded; `channel`: only that channel's."""
+        conditions = ["EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = d.id AND t.ok = 0)"] if failed else []
+        if channel is not None:
+            conditions.append("d.channel = ?")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        return self._logged(where, limit, () if channel is None else (channel,))
 
     def failing(self, limit: int) -> list[Logged]:
         """Deliveries a failed attempt left undelivered (retrying or given up), newest first."""
         return self._logged("WHERE d.status = 'failed' OR (d.status = 'pending' AND d.attempts > 0)", limit)
 
-    def _logged(self, where: str, limit: int) -> list[Logged]:
+    def _logged(self, where: str, limit: int, values: tuple[str, ...] = ()) -> list[Logged]:
         rows = self.conn.execute(
             "SELECT d.id, a.title, a.rule, a.facts, d.channel, d.target_masked, d.status, d.next_attempt"
             f" FROM deliveries d JOIN alerts a ON a.id = d.alert_id {where} ORDER BY d.id DESC LIMIT ?",
-            (limit,),
+            (*values, limit),
         ).fetchall()
         attempts: dict[int, list[Attempt]] = {row[0]: [] for row in rows}
         for delivery_id, at, ok, error in self.conn.execute(
