@@ -133,6 +133,10 @@ class Forecast:
     method: str  # "seasonal" (hour-of-day / day-of-week shape) or "run-rate" (too little history)
     history_hours: int = 0  # hours of history the shape was learnt from
     horizon: datetime | None = None  # where the projection starts: the data complete through then
+    # The rest of the period at the pace of the quieter and the busier recent days (see `rules/forecast.py`);
+    # None when there are fewer than RANGE_DAYS days of history.
+    low: int | None = None
+    high: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,7 @@ class BudgetStatus:
     compared_spent: int | None = None
     previous_start: datetime | None = None
     previous_known: bool = True  # False: no data at all for the previous period
+    previous_daily: tuple[int, ...] = ()  # spend per local day of the whole previous period
     lagging: tuple[Lagging, ...] = ()
     by_source: tuple[tuple[str, int], ...] = ()  # spent per source, for a summary to state
     revised: Revision | None = None  # a summary's correction

@@ -81,6 +81,8 @@ def budget_json(status: BudgetStatus, tz: ZoneInfo) -> dict[str, Any]:
         "amount": decimal_string(status.amount),
         "percent": str(rounded_percent(status.spent, status.amount)),
         "projected": decimal_string(forecast.projected) if forecast else None,
+        "projected_low": decimal_string(forecast.low) if forecast and forecast.low is not None else None,
+        "projected_high": decimal_string(forecast.high) if forecast and forecast.high is not None else None,
         "run_out": local(forecast.run_out) if forecast else None,
     }
 

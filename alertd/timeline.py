@@ -129,17 +129,16 @@ class Timeline:
                 compared[s] = spent
             if (spent := buckets.between(previous, previous_point(w, point))) is not None:
                 before[s] = spent
-        # Whether the previous period has data: a local day of it summing to anything but zero.
-        known = any(self.days.window(local_day(previous, self.tz), local_day(start, self.tz)))
+        before_days = self.days.window(local_day(previous, self.tz), local_day(start, self.tz))
         daily = self.days.window(local_day(start, self.tz), local_day(now, self.tz) + 1)
         first = w.hourly_since
         if self.newest <= first:
-            return Spend(current, compared, before, known, daily, [], first)
+            return Spend(current, compared, before, before_days, daily, [], first)
         last = min(self.newest, -(-now // HOUR) * HOUR)
         hourly = self.hours.window(first // HOUR, -(-last // HOUR))
         sources = {s for s, _ in self.series if self.through.get(s, 0) > first}
         hourly, last, after = horizon_cut(hourly, first, last, horizon(sources, self.through), start)
-        return Spend(current, compared, before, known, daily, hourly, last, after)
+        return Spend(current, compared, before, before_days, daily, hourly, last, after)
 
 
 class Ledger:

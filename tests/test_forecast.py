@@ -397,3 +397,25 @@ def test_hours_by_local_slot_are_each_hours_own_clock(hour: int, count: int, zon
         sums[(h + 72) % width] += v
         counts[(h + 72) % width] += 1
     assert _slot_sums(values, runs, width, 72) == (sums, counts)
+
+
+@pytest.mark.parametrize(
+    ("spend", "history", "narrow"),
+    [
+        (flat(2 * M), timedelta(weeks=5), True),  # every day the same: no range to speak of
+        (office(), timedelta(weeks=5), True),  # a weekly shape, learnt: still steady
+        (lambda t: (1 + t.day % 4) * M, timedelta(weeks=5), False),  # days of $24 to $96
+    ],
+)
+def test_the_range_follows_how_the_recent_days_varied(spend: Spend, history: timedelta, narrow: bool) -> None:
+    forecast, _ = run(spend, "2025-04", at("2025-04-11T00:00"), history=history)
+    assert forecast is not None and forecast.low is not None and forecast.high is not None
+    assert forecast.low <= forecast.projected <= forecast.high
+    width = (forecast.high - forecast.low) / forecast.projected
+    assert (width < 0.02) if narrow else (width > 0.2), width
+
+
+@pytest.mark.parametrize("history", [timedelta(hours=12), timedelta(days=2)])
+def test_too_little_history_gives_no_range(history: timedelta) -> None:
+    forecast, _ = run(flat(M), "2025-04", at("2025-04-11T00:00"), history=history)
+    assert forecast is not None and (forecast.low, forecast.high) == (None, None)

@@ -12,8 +12,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from alertd.charts.burnup import burnup, daily_bars
+from alertd.charts.svg import svg
 from alertd.config import Config
-from alertd.dashboard.burnup import burnup_svg, daily_bars_svg
 from alertd.evaluate.budgets import statuses
 from alertd.money import decimal_string, format_money, to_micros
 from alertd.status import budget_json, collect
@@ -37,7 +38,7 @@ def severity(percent: str) -> str:
 
 def overview(config: Config, store: Store, now: datetime) -> str:
     status = collect(config, store, now)
-    charts = {b.name: burnup_svg(s, b.thresholds, config.tz, small=True) for b, s in statuses(config, store, now)}
+    charts = {b.name: svg(burnup(s, b.thresholds, config.tz, small=True)) for b, s in statuses(config, store, now)}
     silences = [
         {
             "id": s.id,
@@ -75,8 +76,8 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
         "budget.html",
         budget=row,
         previous=decimal_string(state.previous_spent) if state.previous_known else None,
-        chart=burnup_svg(state, rule.thresholds, config.tz),
-        bars=daily_bars_svg(state, config.tz),
+        chart=svg(burnup(state, rule.thresholds, config.tz)),
+        bars=svg(daily_bars(state, config.tz)),
         top=lines(state.contributors[:10]),
         grew=lines([c for c in state.drivers if c.change > 0][:10]),
         alerts=[{**a, "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config)} for a in alerts],

@@ -121,9 +121,7 @@ class SpendCube:
             today += cut
         daily = self._daily(chosen, d_start, self.today)
         daily.append(today)
-        # Whether the previous period has data: a local day of it summing to anything but zero.
-        known = any(self._daily(chosen, d_prev, d_start))
-        return Spend(current, compared, previous, known, daily, [], w.hourly_since)
+        return Spend(current, compared, previous, self._daily(chosen, d_prev, d_start), daily, [], w.hourly_since)
 
     def _daily(self, chosen: Sequence[Series], first: int, end: int) -> list[int]:
         """The chosen series' spend per local day of [first, end), whole days from the rollup; a

@@ -89,11 +89,16 @@ class Spend:
     # Per series, the period up to its source's `compare_point`, and the previous period up to the same offset.
     compared: Mapping[Series, int]
     previous: Mapping[Series, int]
-    previous_known: bool  # whether the previous period has any data at all
+    previous_daily: Sequence[int]  # per local day of the whole previous period
     daily: Sequence[int]  # per local day of the period, through today
     hourly: Sequence[int]  # per UTC hour from `Windows.hourly_since` to `data_end` (long buckets spread)
     data_end: int  # unix hour where the projection starts: the data complete through then (see `horizon_cut`)
     after: int = 0  # the period's spend after `data_end`, which the projection replaces
+
+    @property
+    def previous_known(self) -> bool:
+        """Whether the previous period has data: a local day of it summing to anything but zero."""
+        return any(self.previous_daily)
 
 
 def status_of(
@@ -138,6 +143,7 @@ def status_of(
         compared_spent=None if sum(compared.values()) == spent else sum(compared.values()),
         previous_start=w.previous,
         previous_known=spend.previous_known,
+        previous_daily=tuple(spend.previous_daily),
         lagging=blind,
         by_source=tuple(sorted((s, v) for s, v in by_source.items() if v)),
     )
@@ -171,8 +177,8 @@ def spend_of_rows(
     current: dict[Series, int] = defaultdict(int)
     compared: dict[Series, int] = defaultdict(int)
     before: dict[Series, int] = defaultdict(int)
-    previous_days: dict[str, int] = defaultdict(int)
     daily = dict.fromkeys(local_days(w, tz), 0)
+    previous_days = dict.fromkeys(local_days(w, tz, previous=True), 0)
     for r in selected:
         point = points[r.source]
         local_day = datetime.fromtimestamp(r.bucket_start, UTC).astimezone(tz).date().isoformat()
@@ -183,7 +189,8 @@ def spend_of_rows(
             if local_day in daily:
                 daily[local_day] += r.amount
         elif t_prev <= r.bucket_start < t_start:
-            previous_days[local_day] += r.amount
+            if local_day in previous_days:
+                previous_days[local_day] += r.amount
             if r.bucket_start < previous_point(w, point):
                 before[r.source, r.line_item] += r.amount
     hourly, data_end = spread_hourly(
@@ -191,9 +198,16 @@ def spend_of_rows(
     )
     sources = {r.source for r in selected if r.bucket_start + r.bucket_seconds > w.hourly_since}
     hourly, data_end, after = horizon_cut(hourly, w.hourly_since, data_end, horizon(sources, through), t_start)
-    # Whether the previous period has data: a local day of it summing to anything but zero.
-    known = any(previous_days.values())
-    return Spend(dict(current), dict(compared), dict(before), known, list(daily.values()), hourly, data_end, after)
+    return Spend(
+        dict(current),
+        dict(compared),
+        dict(before),
+        list(previous_days.values()),
+        list(daily.values()),
+        hourly,
+        data_end,
+        after,
+    )
 
 
 def horizon(sources: Iterable[str], through: Mapping[str, int]) -> int | None:
@@ -216,11 +230,13 @@ def horizon_cut(
     return list(hourly[:k]), cut, after
 
 
-def local_days(w: Windows, tz: ZoneInfo) -> list[str]:
-    """The local dates of the period from its first day through today, as ISO strings."""
+def local_days(w: Windows, tz: ZoneInfo, previous: bool = False) -> list[str]:
+    """The local dates of the period from its first day through today, as ISO strings;
+    `previous`: every local date of the previous period."""
     days = []
-    day = w.start.astimezone(tz).date()
-    while day <= w.now.astimezone(tz).date():
+    day = (w.previous if previous else w.start).astimezone(tz).date()
+    last = w.start.astimezone(tz).date() - timedelta(days=1) if previous else w.now.astimezone(tz).date()
+    while day <= last:
         days.append(day.isoformat())
         day += timedelta(days=1)
     return days

@@ -3,6 +3,11 @@
 "seasonal": expected spend per future hour = recent level × local hour-of-week shape, both
 estimated from the hourly history after capping one-off spikes. "run-rate": a straight line,
 for when there is less than a day of history. Pure: no I/O, no clock.
+
+The range of a seasonal projection: each of the last (up to 28) days of history against what the
+shape expected of it; the rest of the period at the pace of the 10th and the 90th percentile of
+those days. Not a confidence interval: what the period comes to if it keeps on like the quieter
+or the busier recent days.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ WEEK_HOURS = 168
 SHAPE_WEEKS = 4  # the shape follows the last four weeks: recent enough, and a spike is one week in four
 SPIKE_FACTOR = 3  # an hour above 3× its hour-of-day's usual high is a one-off, capped there
 SPIKE_RANK = 3  # "usual high" = the 3rd largest value at that local hour: two odd days don't set it
+RANGE_DAYS = 3  # days of history a range needs
+RANGE_QUANTILES = (0.1, 0.9)
 PRIOR_WEIGHT = 1.0  # a slot's own weeks (days) compete with one pseudo-week (day) of the smoother profile
 _EPOCH_MONDAY = 72  # 1970-01-01 was a Thursday: local hour 0 sits 72 hours into its week
 Run = tuple[int, int, int]  # first index, end index, local hour at the first (`_local_runs`)
@@ -57,9 +64,11 @@ def project(
     if not hourly and not spent:
         return None
 
+    paces: list[float] = []  # each recent day's spend against its expected
     if len(hourly) >= 24:
         method = "seasonal"
         per_hour = _seasonal_rates(hourly, first, tz)
+        paces = _paces(hourly, per_hour, first, tz)
     else:
         method = "run-rate"
         rate = _run_rate(hourly, last, _seconds(period_start), spent)
@@ -76,14 +85,45 @@ def project(
         if len(hours) > 1:
             expected[-1] *= (end - hours[-1]) / HOUR
 
-    projected = spent + round(sum(expected))
+    rest = sum(expected)
+    projected = spent + round(rest)
+    low = high = None
+    if len(paces) >= RANGE_DAYS:
+        paces.sort()
+        low, high = (spent + round(rest * _quantile(paces, q)) for q in RANGE_QUANTILES)
+        low, high = min(low, projected), max(high, projected)  # growth since: the projection is the edge
     return Forecast(
         projected=projected,
         run_out=_run_out(hours, begin, end, expected, spent, amount),
         method=method,
         history_hours=len(hourly),
         horizon=utc(last),
+        low=low,
+        high=high,
     )
+
+
+def _paces(hourly: Sequence[int], per_hour: list[float], first: int, tz: ZoneInfo) -> list[float]:
+    """Each whole day (24 hours back from the end) of the last four weeks: its spend over what
+    the rates expect of those hours; days expected to spend nothing say nothing."""
+    days = min(len(hourly) // 24, SHAPE_WEEKS * 7)
+    span = days * 24
+    expected = _by_slot(per_hour, _local_runs(first + (len(hourly) - span) * HOUR, span, tz))
+    actual = hourly[len(hourly) - span :]
+    paces = []
+    for d in range(days):
+        want = sum(expected[d * 24 : d * 24 + 24])
+        if want > 0:
+            paces.append(max(0.0, sum(actual[d * 24 : d * 24 + 24]) / want))
+    return paces
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks of `ordered` (sorted)."""
+    position = q * (len(ordered) - 1)
+    i = int(position)
+    j = min(i + 1, len(ordered) - 1)
+    return ordered[i] + (ordered[j] - ordered[i]) * (position - i)
 
 
 def _run_rate(hourly: Sequence[int], last: int, period_start: int, spent: int) -> float | None:
