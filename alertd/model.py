@@ -307,6 +307,14 @@ class Sent:
 
 
 @dataclass(frozen=True, slots=True)
+class Picture:
+    """A chart sent with an alert where the target can show one (HTML e-mail), and what it says."""
+
+    png: bytes
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """An alert rendered for people, once per format; stored in the outbox as it was sent."""
 

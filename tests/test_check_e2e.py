@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -10,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from PIL import Image
 
 from alertd.demo import ADJECTIVES, forecast_period
 from alertd.money import format_money
@@ -49,7 +52,7 @@ budgets:
 """
 
 
-def test_email_alert_arrives_as_html_with_the_figures(write) -> None:
+def test_email_alert_arrives_as_html_with_the_figures_and_its_chart(write, tmp_path: Path) -> None:
     usage = recent_usage()
     spent = month_to_date(usage)
     with FakeNorthflank(usage, token=NF_TOKEN) as api, smtp_server() as mailbox:
@@ -65,6 +68,29 @@ def test_email_alert_arrives_as_html_with_the_figures(write) -> None:
     assert format_money(int(spent * 1_000_000), "USD") in html and "<table" in html
     assert mailbox.logins == [(b"user", SMTP_PASSWORD.encode())]
     assert SMTP_PASSWORD not in result.stdout + result.stderr
+    # The burn-up chart, inline: a PNG part the HTML refers to by its Content-ID, said in words too.
+    assert mail.get_content_type() == "multipart/related"
+    [chart] = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    assert chart["Content-ID"] == "<chart.png>" and chart["Content-Disposition"].startswith("inline")
+    image = Image.open(io.BytesIO(chart.get_payload(decode=True)))
+    image.load()  # decodes every pixel
+    assert image.format == "PNG" and image.size == (1280, 520)
+    (tmp_path / "chart.png").write_bytes(chart.get_payload(decode=True))  # kept, to look at
+    alt = re.search(r'<img src="cid:chart.png" alt="([^"]+)"', html)
+    assert alt and alt.group(1).startswith(f"cloud: {format_money(int(spent * 1_000_000), 'USD')} of ")
+    assert html.count("<img") == 1  # Apprise adds none of its own
+    # A retry would send it again; a delivered alert's picture is not kept.
+    with sqlite3.connect(tmp_path / "costs.db") as db:
+        assert db.execute("SELECT count(*) FROM pictures").fetchone() == (0,)
+
+
+def test_a_chat_target_gets_no_picture(write, tmp_path: Path) -> None:
+    usage = recent_usage()
+    with FakeNorthflank(usage, token=NF_TOKEN) as api, Webhook() as hook:
+        rules = write("rules.yaml", one_budget_rules(api.url, hook.url, month_to_date(usage) / Decimal("0.9")))
+        result = run_cli("check", "-c", str(rules))
+    assert result.returncode == 0, result.stderr
+    assert hook.posts and all("<img" not in p["message"] for p in hook.posts)
 
 
 def test_friendli_daily_budget_and_a_budget_over_two_sources(write) -> None:

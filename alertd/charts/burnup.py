@@ -62,11 +62,13 @@ def burnup(status: BudgetStatus, thresholds: Sequence[Decimal], tz: ZoneInfo, *,
                 data=(("low", decimal_string(forecast.low)), ("high", decimal_string(forecast.high))),
             )
         )
-    for percent in thresholds:
+    labelled = -100.0  # where the last threshold's label went: one closer than a line of text is left out
+    for percent in sorted(thresholds, reverse=True):
         y = scale.y(int(status.amount * percent / 100))
         marks.append(hline("budget" if percent == 100 else "threshold", y))
-        if not small:
+        if not small and y - labelled >= 12:
             marks.append(Mark("text", "label", ((WIDTH - RIGHT - 2, y - 3),), f"{percent}%", "end"))
+            labelled = y
     if previous:
         points = ((float(LEFT), scale.y(0)), *((scale.x(i + 1), scale.y(c)) for i, c in enumerate(previous)))
         said = f"the previous period: {format_money(status.previous_spent, money)} at this point"

@@ -55,6 +55,7 @@ STYLES = {
     "previous": Style(stroke="#8d8d8d", width=1.5, dash=(3, 3)),
     "now": Style(stroke="#bbbbbb"),
     "bar": Style(fill="#90caf9"),
+    "paper": Style(fill="#ffffff"),
     "band": Style(fill="#e8eef3"),
     "expected": Style(stroke="#78909c", dash=(4, 3)),
     "series": Style(stroke="#1565c0", width=1.5),
@@ -109,7 +110,8 @@ def time_labels(scale: Scale, ticks: list[tuple[float, str]]) -> list[Mark]:
 
 
 def legend(entries: list[tuple[str, str]]) -> list[Mark]:
-    """A row at the plot's top left: a short stroke in each class, then its words."""
+    """A row at the plot's top left, on white (over the grid and the now line): a short stroke in
+    each class, then its words."""
     marks, x, y = [], LEFT + 8.0, TOP + 10.0
     for css, words in entries:
         key = (("legend", words),)
@@ -118,4 +120,4 @@ def legend(entries: list[tuple[str, str]]) -> list[Mark]:
             Mark("text", "label", ((x + 22, y),), words),
         ]
         x += 22 + 6.5 * len(words) + 14  # about a character's width at the labels' size
-    return marks
+    return [Mark("rect", "paper", ((LEFT + 2.0, TOP + 0.0), (x - 6, y + 5))), *marks]

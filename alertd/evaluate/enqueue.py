@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from alertd.config import Config
-from alertd.model import Alert, AnomalyDigest, AnomalyStatus, BudgetStatus, SourceStatus, series_key
+from alertd.model import Alert, AnomalyDigest, AnomalyStatus, BudgetStatus, Picture, SourceStatus, series_key
 from alertd.money import decimal_string
 from alertd.percent import rounded_percent
 from alertd.store import Store
@@ -29,30 +29,45 @@ class Enqueuer:
         self.new: list[Alert] = []
         self.held: dict[str, datetime] = {}
         self._silences = store.silences.active(now)
-        self._masked: dict[tuple[str, int], str] = {}
+        self._targets: dict[tuple[str, int], tuple[str, bool]] = {}  # masked URL, whether it shows pictures
 
     def __call__(self, alert: Alert) -> None:
-        from alertd.notify.deliver import mask  # Apprise, which masks, is heavy: imported on the first alert
+        from alertd.notify.deliver import inspect  # Apprise, which masks, is heavy: imported on the first alert
         from alertd.notify.layout import append_link
         from alertd.notify.render import render
 
         message = render(alert, self.config.tz)
         if self.config.web and self.config.web.public_url:
             message = append_link(message, "On the dashboard", dashboard_link(self.config.web.public_url, alert))
-        targets = []
+        targets, pictured = [], False
         for channel in alert.notify:
             for i, url in enumerate(self.config.channels[channel]):
-                if (channel, i) not in self._masked:  # Apprise parses each URL once per evaluation
-                    self._masked[channel, i] = mask(url.get_secret_value())
-                targets.append(Target(channel, i, self._masked[channel, i]))
+                if (channel, i) not in self._targets:  # Apprise parses each URL once per evaluation
+                    self._targets[channel, i] = inspect(url.get_secret_value())
+                masked, shows = self._targets[channel, i]
+                targets.append(Target(channel, i, masked))
+                pictured |= shows
         status = alert.status
         series = series_key(status.source, status.line_item) if isinstance(status, AnomalyStatus) else None
         until = held_until(self._silences, alert.rule, series, self.now)
-        if self.store.outbox.enqueue(alert, message, facts(alert), targets, self.now, silenced=until is not None):
+        picture = self._picture(status) if pictured and isinstance(status, BudgetStatus) else None
+        if self.store.outbox.enqueue(
+            alert, message, facts(alert), targets, self.now, silenced=until is not None, picture=picture
+        ):
             log.info("alert %s%s: %s", alert.key, " (silenced)" if until else "", message.title)
             self.new.append(alert)
             if until is not None:
                 self.held[alert.key] = until
+
+    def _picture(self, status: BudgetStatus) -> Picture | None:
+        """The budget's burn-up chart, for the targets that show one (e-mail)."""
+        from alertd.charts.burnup import burnup, words
+        from alertd.charts.png import png
+
+        budget = next((b for b in self.config.budgets if b.name == status.rule), None)
+        if budget is None:
+            return None
+        return Picture(png(burnup(status, budget.thresholds, self.config.tz)), words(status))
 
 
 def dashboard_link(public_url: str, alert: Alert) -> str:

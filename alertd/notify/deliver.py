@@ -16,14 +16,18 @@ from urllib.parse import unquote, unquote_plus
 
 import apprise
 from apprise import AppriseAsset, AppriseResultStatus, NotifyBase, NotifyFormat, NotifyType
+from apprise.attachment.memory import AttachMemory
+from apprise.plugins.email import NotifyEmail
 
-from alertd.model import Message
+from alertd.model import Message, Picture
 from alertd.notify import console  # noqa: F401  (imported for its side effect: registers console://)
+from alertd.notify.layout import with_picture
 from alertd.redact import MASK, mask_url, register, scrub, split_url
 
 DEFAULT_TIMEOUT = 15.0
 _REASON_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 _NOTIFY_TYPES = {"info": NotifyType.INFO, "warning": NotifyType.WARNING, "critical": NotifyType.FAILURE}
+CHART_FILE = "chart.png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +36,20 @@ class Result:
     error: str | None  # why it failed, in Apprise's words, secrets masked
 
 
-def deliver(url: str, message: Message, *, severity: str = "info", timeout: float = DEFAULT_TIMEOUT) -> Result:
+def deliver(
+    url: str,
+    message: Message,
+    *,
+    severity: str = "info",
+    picture: Picture | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Result:
     """Send `message` to one Apprise URL; never raises for a failed delivery.
 
     `severity` (info, warning, critical) becomes Apprise's notify type: Slack and others colour by it.
+    `picture` goes with it where the target shows pictures (`shows_pictures`), inline in the HTML.
     """
-    return _send(url, message, timeout, _NOTIFY_TYPES.get(severity, NotifyType.INFO))[1]
+    return _send(url, message, timeout, _NOTIFY_TYPES.get(severity, NotifyType.INFO), picture)[1]
 
 
 def send_to_channel(
@@ -47,13 +59,22 @@ def send_to_channel(
     return [_send(url, message, timeout, NotifyType.INFO) for url in urls]
 
 
-def mask(url: str) -> str:
-    """`url` fit to show: the scheme, host and port, the options written and their harmless values; the rest
-    masked, and registered for redaction."""
-    return _mask(url, _instantiate(url, _asset()))
+def inspect(url: str) -> tuple[str, bool]:
+    """`url` fit to show (the scheme, host and port, the options written and their harmless values; the
+    rest masked, and registered for redaction), and whether it shows pictures."""
+    plugin = _instantiate(url, _asset())
+    return _mask(url, plugin), _shows_pictures(plugin)
 
 
-def _send(url: str, message: Message, timeout: float, notify_type: NotifyType) -> tuple[str, Result]:
+def _shows_pictures(plugin: NotifyBase | None) -> bool:
+    """An e-mail target sending HTML: it can carry a PNG inline (Apprise's `inline`, cid: references).
+    Chat webhooks cannot carry one without a public URL to it: they get the dashboard's link."""
+    return isinstance(plugin, NotifyEmail) and plugin.resolve_format() == NotifyFormat.HTML
+
+
+def _send(
+    url: str, message: Message, timeout: float, notify_type: NotifyType, picture: Picture | None = None
+) -> tuple[str, Result]:
     asset = _asset()
     plugin = _instantiate(url, asset)
     masked = _mask(url, plugin)
@@ -63,9 +84,19 @@ def _send(url: str, message: Message, timeout: float, notify_type: NotifyType) -
     # rendering made for that format, so Apprise has nothing to convert.
     body_format = plugin.resolve_format()
     body = {NotifyFormat.HTML: message.html, NotifyFormat.MARKDOWN: message.markdown}.get(body_format, message.text)
+    attach = None
+    if picture is not None and _shows_pictures(plugin):
+        plugin.inline = True  # shown where the HTML refers to it, not as a file to open
+        attach = AttachMemory(content=picture.png, name=CHART_FILE, mimetype="image/png")
+        body = with_picture(body, f"cid:{CHART_FILE}", picture.alt)
     sender = apprise.Apprise(plugin, asset=asset)
     with sender.notify(
-        body=body, title=message.title, body_format=body_format, notify_type=notify_type, timeout=timeout
+        body=body,
+        title=message.title,
+        body_format=body_format,
+        notify_type=notify_type,
+        attach=attach,
+        timeout=timeout,
     ) as result:
         if result:
             return masked, Result(True, None)

@@ -87,6 +87,7 @@ def deliver(config: Config, store: Store, now: datetime) -> Deliveries:
     finally:
         # Cut short by a stop: what was not tried goes out at the next start, without waiting for its lease.
         store.outbox.unclaim([item.id for _, rest in work[tried:] for item in rest], now, CLAIM_LEASE)
+        store.outbox.forget_pictures()
     return counts
 
 
@@ -110,7 +111,7 @@ def _send(config: Config, store: Store, url: str, items: list[Delivery], now: da
         message, told = _with_failures(message, failures), [f[0] for f in failures]
     severity = max((i.severity for i in items), key=SEVERITIES.index)
     with lifecycle.cuttable(grace=True):  # cut only a send still hanging after a stop's grace
-        outcome = deliver_one(url, message, severity=severity)
+        outcome = deliver_one(url, message, severity=severity, picture=first.picture if len(items) == 1 else None)
     # The log keeps when this send ended (a cycle's sends can take minutes); retries and giving up go
     # by the cycle's clock, `now`. One log line per message, not per alert in a digest.
     tried_at = datetime.now(UTC)

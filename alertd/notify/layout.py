@@ -110,6 +110,16 @@ def append_section(message: Message, heading: str, lines: list[str]) -> Message:
     )
 
 
+def with_picture(html_body: str, source: str, alt: str) -> str:
+    """The HTML with a chart after its facts (the first table), or at its end."""
+    image = (
+        f'<p><img src="{html.escape(source)}" alt="{html.escape(alt)}" width="640" height="260"'
+        ' style="max-width:100%;height:auto"></p>'
+    )
+    head, found, tail = html_body.partition("</table>")
+    return f"{head}</table>\n{image}{tail}" if found else f"{html_body}\n{image}"
+
+
 def append_link(message: Message, label: str, url: str) -> Message:
     """`message` ending with a link (`url` already percent-encoded), in every dialect."""
     return Message(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from alertd.model import Alert, Message, Sent, Stated, facts_series, utc
+from alertd.model import Alert, Message, Picture, Sent, Stated, facts_series, utc
 from alertd.money import to_micros
 from alertd.store.connection import Connection
 
@@ -32,6 +32,7 @@ class Delivery:
     severity: str
     facts: dict[str, object]
     message: Message
+    picture: Picture | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ class Outbox:
         targets: list[Target],
         now: datetime,
         silenced: bool = False,
+        picture: Picture | None = None,
     ) -> bool:
-        """Write the alert and its deliveries in one transaction; False if its key exists."""
+        """Write the alert, its picture and its deliveries in one transaction; False if its key exists."""
         created = now.timestamp()
         with self.conn.write():
             cursor = self.conn.execute(
@@ -138,6 +140,11 @@ class Outbox:
             )
             if cursor.rowcount == 0:
                 return False
+            if picture is not None:
+                self.conn.execute(
+                    "INSERT INTO pictures (alert_id, png, alt) VALUES (?, ?, ?)",
+                    (cursor.lastrowid, picture.png, picture.alt),
+                )
             self.conn.executemany(
                 "INSERT INTO deliveries (alert_id, channel, target, target_masked, status, next_attempt)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -177,12 +184,30 @@ class Outbox:
     def due(self, now: datetime) -> list[Delivery]:
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.target, d.target_masked, d.attempts, a.created, a.severity,"
-            " a.facts, a.title, a.text, a.markdown, a.html"
-            " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+            " a.facts, a.title, a.text, a.markdown, a.html, p.png, p.alt"
+            " FROM deliveries d JOIN alerts a ON a.id = d.alert_id LEFT JOIN pictures p ON p.alert_id = a.id"
             " WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.alert_id, d.id",
             (now.timestamp(),),
         )
-        return [Delivery(*row[:6], utc(row[6]), row[7], json.loads(row[8]), Message(*row[9:])) for row in rows]
+        return [
+            Delivery(
+                *row[:6],
+                utc(row[6]),
+                row[7],
+                json.loads(row[8]),
+                Message(*row[9:13]),
+                None if row[13] is None else Picture(row[13], row[14]),
+            )
+            for row in rows
+        ]
+
+    def forget_pictures(self) -> None:
+        """Drop the pictures of alerts none of whose deliveries waits (pending, or held by a silence)."""
+        with self.conn.write():
+            self.conn.execute(
+                "DELETE FROM pictures WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+                " WHERE d.alert_id = pictures.alert_id AND d.status IN ('pending', 'silenced'))"
+            )
 
     def next_due(self) -> datetime | None:
         row = self.conn.execute("SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'").fetchone()

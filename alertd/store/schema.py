@@ -267,6 +267,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, path)
     ) WITHOUT ROWID;
     """,
+    # 12: the chart a budget alert is sent with to targets that show pictures (HTML e-mail),
+    # drawn when the alert is decided (a retry sends what the first attempt would have) and
+    # forgotten once no delivery of it waits (Outbox.forget_pictures).
+    """
+    CREATE TABLE IF NOT EXISTS pictures (
+        alert_id INTEGER PRIMARY KEY REFERENCES alerts (id),
+        png BLOB NOT NULL,
+        alt TEXT NOT NULL                   -- the chart in words
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id);
+    """,
 ]
 
 
