@@ -56,6 +56,14 @@ STYLES = {
     "now": Style(stroke="#bbbbbb"),
     "bar": Style(fill="#90caf9"),
     "paper": Style(fill="#ffffff"),
+    # a report's stacks, the last for "other"
+    "s0": Style(fill="#1565c0"),
+    "s1": Style(fill="#ef6c00"),
+    "s2": Style(fill="#2e7d32"),
+    "s3": Style(fill="#8e24aa"),
+    "s4": Style(fill="#00838f"),
+    "s5": Style(fill="#c0ca33"),
+    "s6": Style(fill="#b0bec5"),
     "band": Style(fill="#e8eef3"),
     "expected": Style(stroke="#78909c", dash=(4, 3)),
     "series": Style(stroke="#1565c0", width=1.5),
@@ -110,14 +118,21 @@ def time_labels(scale: Scale, ticks: list[tuple[float, str]]) -> list[Mark]:
 
 
 def legend(entries: list[tuple[str, str]]) -> list[Mark]:
-    """A row at the plot's top left, on white (over the grid and the now line): a short stroke in
-    each class, then its words."""
-    marks, x, y = [], LEFT + 8.0, TOP + 10.0
+    """Rows at the plot's top left, on white (over the grid and the now line): a short stroke (or
+    a swatch, for a filled class) in each class, then its words."""
+    marks: list[Mark] = []
+    x, y, right = LEFT + 8.0, TOP + 10.0, LEFT + 8.0
     for css, words in entries:
+        step = 22 + 6.5 * len(words) + 14  # about a character's width at the labels' size
+        if x + step > WIDTH - RIGHT and x > LEFT + 8:
+            x, y = LEFT + 8.0, y + 14
         key = (("legend", words),)
-        marks += [
-            Mark("line", css, ((x, y - 4), (x + 18, y - 4)), data=key),
-            Mark("text", "label", ((x + 22, y),), words),
-        ]
-        x += 22 + 6.5 * len(words) + 14  # about a character's width at the labels' size
-    return [Mark("rect", "paper", ((LEFT + 2.0, TOP + 0.0), (x - 6, y + 5))), *marks]
+        sample = (
+            Mark("line", css, ((x, y - 4), (x + 18, y - 4)), data=key)
+            if STYLES[css].stroke
+            else Mark("rect", css, ((x + 4, y - 9), (x + 14, y + 1)), data=key)
+        )
+        marks += [sample, Mark("text", "label", ((x + 22, y),), words)]
+        x += step
+        right = max(right, x)
+    return [Mark("rect", "paper", ((LEFT + 2.0, TOP + 0.0), (right - 6, y + 5))), *marks] if marks else []

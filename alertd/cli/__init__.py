@@ -148,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated: source, line_item, day, month (default: source)",
     )
     r.add_argument("--json", action="store_true", help="one JSON object, amounts as decimal strings")
+    r.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also write its chart: spend per day (or month) stacked by the other keys, .svg or .png",
+    )
     return parser
 
 

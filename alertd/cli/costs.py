@@ -28,6 +28,7 @@ from alertd.cli.common import (
 
 if TYPE_CHECKING:
     from alertd.model import Alert
+    from alertd.report import Report
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -90,6 +91,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from alertd.report import ReportError, build_report
     from alertd.rules.periods import period_bounds
 
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
+        raise UsageError(f"--plot {plot}: the chart is written as .svg or .png")
     cfg, store = config_and_store(args, must_exist=True)
     now = datetime.now(UTC)
     keys = tuple(k.strip() for k in args.by.split(",") if k.strip())
@@ -97,10 +101,30 @@ def cmd_report(args: argparse.Namespace) -> int:
         with store:
             window = date_range(args, cfg.tz, period_bounds("month", now, cfg.tz)[0], now)
             report = build_report(store, window.start, window.end, keys, cfg.tz, cfg.currency)
+            # The chart needs a time axis: by day unless the report is by day or month already.
+            timed = report if {"day", "month"} & set(keys) else None
+            if plot is not None and timed is None:
+                timed = build_report(store, window.start, window.end, (*keys, "day"), cfg.tz, cfg.currency)
     except ReportError as exc:
         raise UsageError(str(exc)) from None
+    if plot is not None and timed is not None:
+        write_chart(plot, timed)
     print(json.dumps(report.as_json(), indent=2) if args.json else report.as_table())
     return 0
+
+
+def write_chart(path: Path, report: Report) -> None:
+    from alertd.charts.png import png
+    from alertd.charts.spend import spend_chart
+    from alertd.charts.svg import svg
+
+    chart = spend_chart(report)
+    data = png(chart) if path.suffix.lower() == ".png" else svg(chart).encode()
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise Failed(f"cannot write the chart to {path}: {exc.strerror or exc}") from None
+    print(f"chart written to {path}", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
