@@ -232,3 +232,32 @@ def test_replaying_rules_together_is_replaying_each_in_turn(tmp_path: Path) -> N
         each = [a for rule in conf.anomalies for a in replay_anomalies(conf, store, rule, since, until)]
         assert replay_rules(conf, store, conf.anomalies, since, until) == each
         assert {a.rule for a in each} >= {"items", "sources", "total", "two-items"}
+
+
+def complete_through(store: Store, source: str, moment: int) -> None:
+    """Where `source`'s data is complete (as its successful fetches establish it)."""
+    with store.conn.write():
+        store.conn.execute(
+            "INSERT OR REPLACE INTO completeness (source, through, fetched) VALUES (?, ?, 0)", (source, moment)
+        )
+
+
+def test_hours_a_lagging_source_has_not_reported_are_judged_when_they_arrive(tmp_path: Path) -> None:
+    """The feed is three hours behind the clock: those hours are not judged as gaps now (else a
+    spike among them, arriving later, would never be), but when they come."""
+    conf = loaded(tmp_path)
+    now = 40 * 24
+    data = feed(now, seed=4, anomalies={1: (now - 2, 12.0)})
+    data.update({(now - 1, f"item{i}"): data[now - 3, f"item{i}"] for i in range(3)})  # back to normal after
+    with Store(tmp_path / "a.db", conf.tz) as store:
+        changed = {"feed": put(store, {k: v for k, v in data.items() if k[0] < now - 3})}
+        complete_through(store, "feed", START + (now - 3) * H)
+        assert evaluated(conf, store, changed, now) == []
+        [(last,)] = store.conn.execute("SELECT last_bucket FROM series_state WHERE series = 'feed/item1'")
+        assert last == START + (now - 4) * H  # the last hour the feed is complete for
+        changed = {"feed": put(store, {k: v for k, v in data.items() if k[0] >= now - 3})}
+        complete_through(store, "feed", START + now * H)
+        alerts = evaluated(conf, store, changed, now)
+    assert [(a.rule, a.status.line_item, a.status.bucket_start) for a in alerts] == [
+        ("spend", "item1", datetime.fromtimestamp(START + (now - 2) * H, UTC))
+    ]

@@ -113,7 +113,8 @@ def evaluate_anomalies(
         if plan.jobs:
             plans.append(plan)
     reads = Reads(store, until)
-    judged = _judge(config, store, [job for plan in plans for job in plan.jobs], until, reads, lookups)
+    jobs = [job for plan in plans for job in plan.jobs]
+    judged = _judge(config, store, jobs, until, store.completeness.all(), reads, lookups)
     told = [_told(plan, judged, until) for plan in plans]
     alerts = _alerts(config, store, [t.said for t in told], until, reads, lookups)
     for plan, outcome, rule_alerts in zip(plans, told, alerts, strict=True):
@@ -258,10 +259,17 @@ def _wanted(store: Store, job: _Job, since: int, until: int, lookups: _Lookups) 
 
 
 def _judge(
-    config: Config, store: Store, jobs: Sequence[_Job], until: int, reads: Reads, lookups: _Lookups
+    config: Config,
+    store: Store,
+    jobs: Sequence[_Job],
+    until: int,
+    through: Mapping[str, int],
+    reads: Reads,
+    lookups: _Lookups,
 ) -> dict[int, _Judged]:
     """Every job scanned up to its last complete bucket (with a checkpoint `REWIND` buckets before
-    the end) and judged, by `id` of the job. Jobs from the same fresh state over the same buckets
+    the end; complete: ended by `until` and by where each of its sources' data is complete,
+    `through`) and judged, by `id` of the job. Jobs from the same fresh state over the same buckets
     with the same parameters share one scan; a big pass scans on every core (`scan_pool`)."""
     for job in jobs:
         for source, items in _wanted(store, job, job.state.start, until, lookups):
@@ -270,7 +278,7 @@ def _judge(
     shared: dict[object, list[_Job]] = {}
     for job in jobs:
         step = job.state.step
-        if (until - job.state.start) // step <= 0:
+        if (_end(job, until, through) - job.state.start) // step <= 0:
             continue
         params = params_of(job.rule, step)
         if job.state.values:  # resumed from a checkpoint: its own scan
@@ -282,7 +290,7 @@ def _judge(
     scans = []
     for group in groups:
         lifecycle.beat()
-        scans.append(_scan(config, group[0], until, reads))
+        scans.append(_scan(config, group[0], _end(group[0], until, through), reads))
     judged = {}
 
     def take(n: int, scanned: Scanned) -> None:
@@ -301,6 +309,13 @@ def _judge(
     return judged
 
 
+def _end(job: _Job, until: int, through: Mapping[str, int]) -> int:
+    """Where `job`'s buckets may be judged to: `until`, and no further than the least complete of
+    its sources. A bucket a lagging (or blind) source has not reported yet is not silence: judged
+    as a gap now, the spend arriving later would never be judged (the lifecycle moves on)."""
+    return min([until, *(through[s] for s in job.sources if s in through)])
+
+
 def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
     """(source, its line items) that the series of `job` sums, of those read."""
     rule, step = job.rule, job.state.step
@@ -315,8 +330,8 @@ def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
 
 
 def _scan(config: Config, job: _Job, until: int, reads: Reads) -> Scan:
-    """The scan of `job` from `job.state.start` to the last complete bucket, with the checkpoint
-    `REWIND` buckets before the end."""
+    """The scan of `job` from `job.state.start` to the last bucket ended by `until`, with the
+    checkpoint `REWIND` buckets before the end."""
     state = job.state
     step = state.step
     count = (until - state.start) // step
@@ -397,7 +412,7 @@ def replay_rules(
         looking = {s: begin - STEP_PROBE for s in names}
         jobs += _new_jobs(store, rule, looking, names, set(), begin, end, lookups)
     reads = Reads(store, end)
-    judged = _judge(config, store, jobs, end, reads, lookups)
+    judged = _judge(config, store, jobs, end, store.completeness.all(), reads, lookups)
     said = []
     for done in (judged[id(job)] for job in jobs if id(job) in judged):
         step = done.checkpoint.step
