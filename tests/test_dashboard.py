@@ -31,6 +31,7 @@ HOSTILE = "<script>alert(1)</script>"
 TOKEN = "dash-canary-token-5521"
 PASSWORD = "dash-canary-pw-7730"
 CHROMIUM = shutil.which("chromium")
+WATCH = "anomalies:\n  - {name: gpu-watch, line_items: [gpu.*], min_impact: 5, notify: [ops]}\n"
 SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self';"
     " frame-ancestors 'none'"
@@ -45,14 +46,18 @@ def free_port() -> int:
 
 def rules(
     tmp_path: Path,
-    web: str = "",
+    more: str = "",
     env: dict[str, str] | None = None,
     channel: str = "console://",
     down: str | None = None,
+    cut: int = 0,
+    also: str = "",
 ) -> Path:
-    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets, checked
-    once; `down`: a second channel's URL, one that refuses (the check then exits 1)."""
-    hour = int(time.time()) // 3600 * 3600
+    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets and
+    `more` (a web: section, rules), checked once; `down`: a second channel's URL, one that refuses
+    (the check then exits 1); `cut`: the last hours left out; `also`: another channel of the
+    weekly budget."""
+    hour = int(time.time()) // 3600 * 3600 - cut * 3600
     lines = ["timestamp,line_item,amount"]
     for h in range(hour - 40 * 24 * 3600, hour, 3600):
         stamp = datetime.fromtimestamp(h, UTC).isoformat()
@@ -70,8 +75,8 @@ channels:
 {f"  down: {down}" if down else ""}
 budgets:
   - {{name: monthly, amount: 2500, period: month, forecast: [100], notify: [ops]}}
-  - {{name: weekly, amount: 300, period: week, notify: [{"ops, down" if down else "ops"}]}}
-{web}"""
+  - {{name: weekly, amount: 300, period: week, notify: [{", ".join(["ops", *([also] if also else []), *(["down"] if down else [])])}]}}
+{more}"""
     )
     checked = run_cli("check", "-c", str(path), env=env)
     assert checked.returncode == (1 if down else 0), checked.stderr
@@ -211,7 +216,7 @@ def test_with_auth_a_request_without_it_is_refused(tmp_path: Path, auth: str, go
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's)")
 def test_pages_in_a_real_browser(tmp_path: Path) -> None:
-    path = rules(tmp_path)
+    path = rules(tmp_path, WATCH)
     flags = [
         "--headless",
         "--no-sandbox",
@@ -247,18 +252,37 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
         assert standing and Decimal(standing.group(1)) == spent[-1]
         assert page.count('<rect class="bar"') == local.day
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
-        for name, address in (("overview", "/"), ("budget", "/budget/monthly"), ("deliveries", "/deliveries")):
+        # the anomaly rule's page links to its series; the series' chart has a point per hour of its window
+        listing = browse("--dump-dom", url + "/anomaly/gpu-watch").stdout
+        series = re.search(r'href="(/anomaly/gpu-watch\?series=[^"]+)"', listing)
+        assert series and series.group(1).endswith("?series=feed/gpu.h100")
+        chart = browse("--dump-dom", url + series.group(1).replace("&amp;", "&")).stdout
+        line = re.search(r'<polyline class="series" points="([^"]+)"', chart)
+        assert line and len(line.group(1).split()) == 28 * 24  # the rule's baseline: four weeks of hours
+        pages = {
+            "overview": "/",
+            "budget": "/budget/monthly",
+            "anomaly": series.group(1),
+            "deliveries": "/deliveries",
+        }
+        for name, address in pages.items():
             shot = tmp_path / f"{name}.png"
             browse(f"--screenshot={shot}", "--window-size=1280,900", url + address)
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000
 
 
 def test_messages_link_to_their_budget_page_when_the_dashboard_is_public(tmp_path: Path) -> None:
-    with Webhook() as hook:
-        rules(tmp_path, 'web: {public_url: "https://costs.example.com/alertd/"}\n', channel=hook.url)
+    with Webhook() as hook, Webhook() as templated:
+        more = """web: {public_url: "https://costs.example.com/alertd/"}
+templates:
+  mine: {body: "{{ rule }} at {{ dashboard_url }}"}
+"""
+        rules(tmp_path, more, channel=f"{hook.url}\n  mine: {templated.url}", also="mine")
     bodies = [post["message"] for post in hook.posts]
     assert bodies and all("https://costs.example.com/alertd/budget/" in body for body in bodies)
     assert any("/budget/weekly" in body for body in bodies)
+    # a channel's own template has the link as a fact
+    assert {post["message"] for post in templated.posts} >= {"weekly at https://costs.example.com/alertd/budget/weekly"}
 
 
 def test_the_daemon_serves_the_dashboard_when_web_is_set(tmp_path: Path) -> None:
@@ -280,3 +304,34 @@ def test_the_daemon_serves_the_dashboard_when_web_is_set(tmp_path: Path) -> None
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=15)
     assert daemon.returncode == 0
+
+
+def test_an_anomaly_series_page_shows_its_band_its_flagged_bucket_and_its_alert(tmp_path: Path) -> None:
+    anomaly = WATCH
+    with Webhook() as hook:
+        path = rules(tmp_path, anomaly + 'web: {public_url: "https://costs.example.com/"}\n', channel=hook.url, cut=3)
+        hour = int(time.time()) // 3600 * 3600
+        spike = hour - 2 * 3600  # among the hours the first check did not see
+        with (tmp_path / "spend.csv").open("a") as feed:
+            for h in range(hour - 3 * 3600, hour, 3600):
+                feed.write(f"{datetime.fromtimestamp(h, UTC).isoformat()},gpu.h100,{900 if h == spike else 2}.25\n")
+        checked = run_cli("check", "-c", str(path))
+        assert checked.returncode == 0, checked.stderr
+    [alert] = [p for p in hook.posts if "gpu-watch" in p["title"]]
+    link = "https://costs.example.com/anomaly/gpu-watch?series=feed%2Fgpu.h100"
+    assert link in alert["message"]
+    with dashboard(path) as (url, _):
+        overview = httpx.get(url + "/").text
+        assert '<tr class="anomaly" data-name="gpu-watch">' in overview
+        listing = httpx.get(url + "/anomaly/gpu-watch").text
+        assert re.findall(r'<tr class="series[^"]*" data-series="([^"]+)"', listing) == ["feed/gpu.h100"]
+        page = httpx.get(url + link.removeprefix("https://costs.example.com"))
+        assert page.status_code == 200, page.text
+        security_headers(page)
+        flagged = re.findall(r'<circle class="flagged"[^>]* data-bucket="([^"]+)" data-value="([^"]+)"', page.text)
+        spiked = datetime.fromtimestamp(spike, ZoneInfo("Europe/Berlin")).isoformat(timespec="minutes")
+        assert (spiked, "900.25") in flagged
+        assert '<circle class="alerted"' in page.text and '<polygon class="band"' in page.text
+        assert re.search(rf'<tr class="alert" data-bucket="{re.escape(spiked[:16])}:00', page.text)
+        assert httpx.get(url + "/anomaly/nope").status_code == 404
+        assert httpx.get(url + "/anomaly/gpu-watch?series=feed/none").status_code == 404

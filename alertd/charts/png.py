@@ -43,7 +43,7 @@ def _draw(draw: object, mark: Mark) -> None:
         draw.text(points[0], mark.text, fill=style.fill, font=_font(style.font * _DRAWN), anchor=_ANCHORS[mark.anchor])
     elif mark.shape == "circle":
         (x, y), r = points[0], mark.radius * _DRAWN
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=style.fill)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=style.fill, outline=style.stroke, width=width)
     elif mark.shape == "rect":
         (x1, y1), (x2, y2) = points
         if y2 > y1 and x2 > x1:

@@ -68,6 +68,7 @@ STYLES = {
     "expected": Style(stroke="#78909c", dash=(4, 3)),
     "series": Style(stroke="#1565c0", width=1.5),
     "flagged": Style(fill="#c62828"),
+    "alerted": Style(stroke="#c62828", width=1.5),
 }
 
 

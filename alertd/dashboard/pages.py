@@ -12,10 +12,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from alertd.charts.anomaly import series_chart
 from alertd.charts.burnup import burnup, daily_bars
 from alertd.charts.svg import svg
 from alertd.config import Config
+from alertd.evaluate.anomaly_view import series_view
 from alertd.evaluate.budgets import statuses
+from alertd.model import utc
 from alertd.money import decimal_string, format_money, to_micros
 from alertd.status import budget_json, collect
 from alertd.store import Store
@@ -50,7 +53,12 @@ def overview(config: Config, store: Store, now: datetime) -> str:
         }
         for s in store.silences.active(now)
     ]
-    return _render("overview.html", status=status, charts=charts, silences=silences)
+    anomalies = []
+    for rule in config.anomalies:
+        states = store.scan_states.lifecycle(rule.name)
+        opened = sorted(k for k, s in states.items() if s.open_since is not None)
+        anomalies.append({"name": rule.name, "series": len(states), "open": opened})
+    return _render("overview.html", status=status, charts=charts, silences=silences, anomalies=anomalies)
 
 
 def budget(config: Config, store: Store, now: datetime, name: str) -> str:
@@ -83,6 +91,44 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
         alerts=[{**a, "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config)} for a in alerts],
         currency=money,
     )
+
+
+def anomaly(config: Config, store: Store, now: datetime, name: str, series: str | None) -> str:
+    """A rule's series (the open events first), or with `series` that series' chart and alerts."""
+    chosen = [a for a in config.anomalies if a.name == name]
+    if not chosen:
+        raise NotFound(f"anomaly rule named {name!r}")
+    rule = chosen[0]
+    states = store.scan_states.lifecycle(name)
+    listed = sorted(states.items(), key=lambda kv: (kv[1].open_since is None, -(kv[1].last_alert or 0), kv[0]))
+    rows = [
+        {
+            "key": key,
+            "open_since": _local(utc(s.open_since), config) if s.open_since is not None else None,
+            "last_alert": _local(utc(s.last_alert), config) if s.last_alert is not None else None,
+            "last_bucket": _local(utc(s.last_bucket), config) if s.last_bucket is not None else None,
+        }
+        for key, s in listed
+    ]
+    chart, alerts = None, []
+    if series is not None:
+        if series not in states:
+            raise NotFound(f"series {series!r} of {name!r}")
+        view = series_view(config, store, rule, series, now)
+        since = utc(view.first) if view else now
+        alerts = [
+            {
+                **a,
+                "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config),
+                "bucket": _local(datetime.fromisoformat(str(a["bucket"])), config) if a["bucket"] else None,
+            }
+            for a in store.outbox.alerts_since(since)
+            if a["rule"] == name and a["series"] == series
+        ]
+        if view is not None:
+            sent = {int(datetime.fromisoformat(a["bucket"]).timestamp()) for a in alerts if a["bucket"]}
+            chart = svg(series_chart(f"{name} {series}", view, config.currency, config.tz, sent))
+    return _render("anomaly.html", rule=rule, series=series, rows=rows, chart=chart, alerts=alerts)
 
 
 def deliveries(config: Config, store: Store, channel: str | None, failed: bool) -> str:

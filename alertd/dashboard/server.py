@@ -119,6 +119,9 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
                         page = pages.overview(config, store, now)
                     elif url.path.startswith("/budget/"):
                         page = pages.budget(config, store, now, unquote(url.path.removeprefix("/budget/")))
+                    elif url.path.startswith("/anomaly/"):
+                        name = unquote(url.path.removeprefix("/anomaly/"))
+                        page = pages.anomaly(config, store, now, name, query.get("series", [""])[0] or None)
                     elif url.path == "/deliveries":
                         channel = query.get("channel", [""])[0] or None
                         page = pages.deliveries(config, store, channel, query.get("failed", [""])[0] == "1")

@@ -36,9 +36,10 @@ class Enqueuer:
         from alertd.notify.layout import append_link
         from alertd.notify.render import render
 
-        message = render(alert, self.config.tz)
-        if self.config.web and self.config.web.public_url:
-            message = append_link(message, "On the dashboard", dashboard_link(self.config.web.public_url, alert))
+        public = self.config.web.public_url if self.config.web else None
+        message, told = render(alert, self.config.tz), facts(alert, public)
+        if public:  # in the message, and among the facts for a channel's own template
+            message = append_link(message, "On the dashboard", dashboard_link(public, alert))
         targets, pictured = [], False
         for channel in alert.notify:
             for i, url in enumerate(self.config.channels[channel]):
@@ -52,7 +53,7 @@ class Enqueuer:
         until = held_until(self._silences, alert.rule, series, self.now)
         picture = self._picture(status) if pictured and isinstance(status, BudgetStatus) else None
         if self.store.outbox.enqueue(
-            alert, message, facts(alert), targets, self.now, silenced=until is not None, picture=picture
+            alert, message, told, targets, self.now, silenced=until is not None, picture=picture
         ):
             log.info("alert %s%s: %s", alert.key, " (silenced)" if until else "", message.title)
             self.new.append(alert)
@@ -71,15 +72,27 @@ class Enqueuer:
 
 
 def dashboard_link(public_url: str, alert: Alert) -> str:
-    """The page of the alert's budget; the overview for the others (anomaly pages are to come)."""
-    page = f"budget/{quote(alert.rule, safe='')}" if isinstance(alert.status, BudgetStatus) else ""
+    """The page of the alert's budget, anomaly series or rule (a digest of several series); the
+    overview for a source's."""
+    status, rule = alert.status, quote(alert.rule, safe="")
+    if isinstance(status, BudgetStatus):
+        page = f"budget/{rule}"
+    elif isinstance(status, AnomalyStatus):
+        page = f"anomaly/{rule}?series={quote(series_key(status.source, status.line_item), safe='')}"
+    elif isinstance(status, AnomalyDigest):
+        page = f"anomaly/{rule}"
+    else:
+        page = ""
     return f"{public_url.rstrip('/')}/{page}"
 
 
-def facts(alert: Alert) -> dict[str, object]:
-    """The figures behind an alert, as stored beside its message (decimal strings, ISO times)."""
+def facts(alert: Alert, public_url: str | None = None) -> dict[str, object]:
+    """The figures behind an alert, as stored beside its message (decimal strings, ISO times);
+    with the dashboard's `public_url`, the alert's page there."""
     status = alert.status
     common: dict[str, object] = {"rule": alert.rule, "kind": alert.kind, "severity": alert.severity}
+    if public_url:
+        common["dashboard_url"] = dashboard_link(public_url, alert)
     if isinstance(status, SourceStatus):
         return {
             **common,

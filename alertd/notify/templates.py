@@ -56,6 +56,8 @@ FIELDS: dict[str, str] = {
     "high": "Anomaly alerts: top of the usual range, in currency units",
     "reason": "Anomaly alerts: `spike`, `ramp` or `new`",
     "event_start": "Anomaly alerts: first anomalous bucket of this event (ISO 8601, UTC)",
+    "dashboard_url": "With `web.public_url`: the alert's page on the dashboard (its budget, anomaly series or rule;"
+    " the overview for a source)",
     "title": "The default title",
     "text": "The default message as plain text",
     "markdown": "The default message as Markdown",
