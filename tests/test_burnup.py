@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from alertd.charts.burnup import burnup, daily_bars
+from alertd.charts.burnup import burnup, daily_bars, period_bars
 from alertd.charts.png import DENSITY, png
 from alertd.charts.scene import HEIGHT, STYLES, WIDTH
 from alertd.charts.svg import svg
@@ -159,3 +159,14 @@ def test_a_bar_per_day_against_the_even_share() -> None:
     assert [b.get("data-spent") for b in bars] == ["31.00", "0.00", "-5.00"]
     assert all(float(b.get("height", "-1")) >= 0 for b in bars)  # a credit draws no bar below the axis
     assert "an even share of the budget is $32.26 a day" in text  # $1,000 over March's 31 days
+
+
+def test_the_periods_before_against_the_budget() -> None:
+    past = [(START - timedelta(days=31 * k), total) for k, total in ((2, 900_000_000), (1, 1_200_000_000))]
+    chart = period_bars(status([5_000_000]), past, TZ)
+    text = svg(chart)
+    bars = [
+        (e.get("class"), e.get("data-total")) for e in ET.fromstring(text).iter(f"{SVG}rect") if e.get("data-total")
+    ]
+    assert bars == [("period", "900.00"), ("period-over", "1200.00"), ("period-now", "5.00")]
+    assert chart.words == "b: the last 2 months' totals against $1,000.00; 1 went over"

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -153,6 +153,14 @@ def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
         assert "gpu.h100" in page.text
         assert HOSTILE not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
         assert re.search(r'id="previous">\$[\d,.]+</span>', page.text)
+        # the months before, each total what `report` says of it
+        periods = re.findall(r'<tr class="period" data-start="([^"]+)" data-total="([^"]+)"', page.text)
+        assert len(periods) == 12 and periods == sorted(periods, reverse=True)
+        month, total = periods[0]
+        until = (datetime.fromisoformat(month).replace(day=28) + timedelta(days=4)).replace(day=1).date().isoformat()
+        report = run_cli("report", "-c", str(path), "--since", month, "--until", until, "--json")
+        assert json.loads(report.stdout)["total"] == total and Decimal(total) > 0
+        assert page.text.count('<rect class="period') == 13  # and the current month so far
         assert httpx.get(url + "/deliveries").status_code == 200
         assert httpx.get(url + "/deliveries?channel=ops&failed=1").status_code == 200
         missing = httpx.get(url + "/budget/" + "%3Cb%3Enope")
@@ -267,7 +275,7 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
         }
         for name, address in pages.items():
             shot = tmp_path / f"{name}.png"
-            browse(f"--screenshot={shot}", "--window-size=1280,900", url + address)
+            browse(f"--screenshot={shot}", f"--window-size=1280,{2200 if name == 'budget' else 900}", url + address)
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000
 
 

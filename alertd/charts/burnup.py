@@ -145,3 +145,28 @@ def daily_bars(status: BudgetStatus, tz: ZoneInfo) -> Chart:
     marks.append(hline("threshold", scale.y(share)))
     said = f"{status.rule}: spend per day; an even share of the budget is {format_money(share, money)} a day"
     return Chart("burnup bars", (640, 260), said, tuple(marks))
+
+
+def period_bars(status: BudgetStatus, past: Sequence[tuple[datetime, int]], tz: ZoneInfo) -> Chart:
+    """A bar per period before this one (red where it went over the budget) and this one so far,
+    against the budget line."""
+    money, amount = status.currency, status.amount
+    shown = [*past, (status.period_start, status.spent)]
+    scale = Scale(len(shown), nice(max([amount, *(t for _, t in shown), 1]) * 12 // 10))
+    label = "%b %d" if status.period in ("day", "week") else "%b %y" if status.period != "year" else "%Y"
+    width = scale.x(1) - scale.x(0)
+    every = -(-len(shown) // 7)  # at most seven labels: they must not run into each other
+    ticks = [(i + 0.5, f"{start.astimezone(tz):{label}}") for i, (start, _) in enumerate(shown)][::every]
+    marks = [*money_axis(scale, lambda v: format_money(v, money)), *time_labels(scale, ticks)]
+    for i, (start, total) in enumerate(shown):
+        css = "period-now" if i == len(past) else "period-over" if total > amount else "period"
+        day = start.astimezone(tz).date().isoformat()
+        x = scale.x(i) + width * 0.15
+        corners = ((x, scale.y(max(total, 0))), (x + width * 0.7, scale.y(0)))
+        said = f"{status.period} from {day}: {format_money(total, money)}{' so far' if i == len(past) else ''}"
+        marks.append(Mark("rect", css, corners, title=said, data=(("start", day), ("total", decimal_string(total)))))
+    marks.append(hline("budget", scale.y(amount)))
+    over = sum(total > amount for _, total in past)
+    words = f"{status.rule}: the last {len(past)} {status.period}s' totals against {format_money(amount, money)}"
+    words += f"; {over} went over" if over else "; none went over"
+    return Chart("burnup periods", (640, 260), words, tuple(marks))

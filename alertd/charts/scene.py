@@ -55,6 +55,9 @@ STYLES = {
     "previous": Style(stroke="#8d8d8d", width=1.5, dash=(3, 3)),
     "now": Style(stroke="#bbbbbb"),
     "bar": Style(fill="#90caf9"),
+    "period": Style(fill="#90caf9"),
+    "period-over": Style(fill="#e57373"),
+    "period-now": Style(fill="#c5cae9"),
     "paper": Style(fill="#ffffff"),
     # a report's stacks, the last for "other"
     "s0": Style(fill="#1565c0"),

@@ -13,13 +13,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alertd.charts.anomaly import series_chart
-from alertd.charts.burnup import burnup, daily_bars
+from alertd.charts.burnup import burnup, daily_bars, period_bars
 from alertd.charts.svg import svg
 from alertd.config import Config
 from alertd.evaluate.anomaly_view import series_view
+from alertd.evaluate.budget_history import past_periods
 from alertd.evaluate.budgets import statuses
 from alertd.model import utc
 from alertd.money import decimal_string, format_money, to_micros
+from alertd.percent import rounded_percent
 from alertd.status import budget_json, collect
 from alertd.store import Store
 
@@ -80,9 +82,19 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
             for c in items
         ]
 
+    past = past_periods(store, rule, now, config.tz)
     return _render(
         "budget.html",
         budget=row,
+        periods=svg(period_bars(state, past, config.tz)),
+        past=[
+            {
+                "start": start.astimezone(config.tz).date().isoformat(),
+                "total": decimal_string(total),
+                "percent": str(rounded_percent(total, state.amount)),
+            }
+            for start, total in reversed(past)
+        ],
         previous=decimal_string(state.previous_spent) if state.previous_known else None,
         chart=svg(burnup(state, rule.thresholds, config.tz)),
         bars=svg(daily_bars(state, config.tz)),

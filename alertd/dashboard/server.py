@@ -1,5 +1,7 @@
-"""The dashboard over HTTP: GET only, each request on its own read-only connection, the
-configured auth checked in constant time, and headers that let a page load nothing but itself."""
+"""The dashboard over HTTP: GET only, pages made one at a time from one read-only store kept for
+the server's life (its sums of recent hours are then read again only where the data changed, as
+the daemon's are), the configured auth checked in constant time, and headers that let a page load
+nothing but itself."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import hmac
 import logging
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from alertd.config import Config
 from alertd.dashboard import pages
@@ -60,7 +64,36 @@ def alongside(config: Callable[[], Config], database: Path) -> ThreadingHTTPServ
     return server
 
 
+class _Reader:
+    """The server's one read-only store, lent to one page at a time; opened again when the zone
+    changes (a reload) or after it failed (the database went, or was migrated)."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.lock = threading.Lock()
+        self.store: Store | None = None
+
+    @contextmanager
+    def lend(self, tz: ZoneInfo) -> Iterator[Store]:
+        with self.lock:
+            if self.store is not None and self.store.rollup.tz.key != tz.key:
+                self._drop()
+            if self.store is None:
+                self.store = Store(self.database, tz, read_only=True)
+            try:
+                yield self.store
+            except StoreError:
+                self._drop()
+                raise
+
+    def _drop(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
 def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPRequestHandler]:
+    reader = _Reader(database)
     web = rules().web
     auth = web.auth if web else None
 
@@ -113,7 +146,7 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
             query = parse_qs(url.query)
             status, page, config = HTTPStatus.OK, "", rules()
             try:
-                with Store(database, config.tz, read_only=True) as store:
+                with reader.lend(config.tz) as store:
                     now = datetime.now(UTC)
                     if url.path == "/":
                         page = pages.overview(config, store, now)

@@ -91,7 +91,10 @@ class Connection(sqlite3.Connection):
     def open(cls, path: Path, *, read_only: bool = False) -> Connection:
         timeout = float(os.environ.get("ALERTD_BUSY_TIMEOUT", BUSY_TIMEOUT))
         target = f"{path.absolute().as_uri()}?mode=ro" if read_only else path
-        conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, factory=cls, uri=read_only)
+        # A read-only connection may pass between threads that take turns (the dashboard's pages).
+        conn = sqlite3.connect(
+            target, timeout=timeout, isolation_level=None, factory=cls, uri=read_only, check_same_thread=not read_only
+        )
         conn.path, conn.wait, conn.slice = path.absolute(), timeout, timeout
         return conn
 
