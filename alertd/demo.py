@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -41,7 +42,9 @@ def forecast_period(now: datetime, tz: ZoneInfo, candidates: tuple[str, ...] = (
     return None
 
 
-def run() -> int:
+def run(keep: Path | None = None) -> int:
+    """The demo; `keep`: a directory (new, or empty) to leave its rules and database in, for
+    `alertd status` or `alertd dashboard` to look at after it."""
     started = time.monotonic()
     now = datetime.now(UTC)
     month_start, _ = period_bounds("month", now, UTC)
@@ -56,9 +59,11 @@ def run() -> int:
     cloud = period or "month"
     cloud_to_date = northflank_dollars(usage, int(period_bounds(cloud, now, UTC)[0].timestamp()))
 
-    with FakeNorthflank(usage, token=token) as api, tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
+    place = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="alertd-demo-")
+    with FakeNorthflank(usage, token=token) as api, place as tmp:
         rules = Path(tmp) / "rules.yaml"
-        rules.write_text(_rules(api.url, token, cloud, cloud_to_date, month_to_date, today), encoding="utf-8")
+        text = _rules(api.url, token, cloud, cloud_to_date, month_to_date, today)
+        rules.write_text(f"database: {Path(tmp).absolute() / 'alertd.db'}\n{text}", encoding="utf-8")
         cfg = configuration.load(rules, {}).config
         register(*cfg.secrets())
         print(f"alertd demo: a simulated Northflank API on {api.url} with {hours} hours of usage")
@@ -90,7 +95,12 @@ def run() -> int:
     second_new = len(second.evaluation.new) if second.evaluation else 0
     print(f"  first check: {len(first.evaluation.new)} alerts, {first.deliveries.sent} delivered to console://")
     print(f"  second check: {second_new} alerts (each threshold fires once per period)")
-    print(f"  took {time.monotonic() - started:.1f}s; nothing left behind (the database was in a temporary directory)")
+    took = f"  took {time.monotonic() - started:.1f}s"
+    if keep:
+        print(f"{took}; the rules and the database are in {keep}: see them with")
+        print(f"  alertd dashboard -c {keep / 'rules.yaml'}")
+    else:
+        print(f"{took}; nothing left behind (the database was in a temporary directory)")
     return 0 if first.ok and second.ok else 1
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from alertd.alerts.summary import SummaryState
-from alertd.config import Config
+from alertd.config import Budget, Config
 from alertd.evaluate.budgets import coverage_of, statuses, summaries
 from alertd.model import BudgetStatus, utc
 from alertd.money import decimal_string, format_money, to_micros
@@ -17,7 +17,10 @@ from alertd.store import Store
 from alertd.store.silences import held_until
 
 
-def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+def collect(
+    config: Config, store: Store, now: datetime, known: Sequence[tuple[Budget, BudgetStatus]] | None = None
+) -> dict[str, Any]:
+    """What `status --json` says; `known`: the budgets' statuses, already computed by the caller."""
     tz = config.tz
 
     def local(moment: datetime | None) -> str | None:
@@ -41,7 +44,7 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
         )
     closing = summaries(config, store, now, coverage)
     budgets = []
-    for _, status in statuses(config, store, now, coverage=coverage):
+    for _, status in known if known is not None else statuses(config, store, now, coverage=coverage):
         summary = closing.get(status.rule)
         budgets.append(budget_json(status, tz) | {"summary": None if summary is None else _summary(summary, local)})
     since = min((datetime.fromisoformat(b["period_start"]) for b in budgets), default=now)

@@ -226,6 +226,19 @@ def test_demo_runs_the_pipeline_and_leaves_nothing_behind(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_kept_demo_is_there_for_status_and_the_dashboard(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    result = run_cli("demo", "--keep", str(kept), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"alertd dashboard -c {kept / 'rules.yaml'}" in result.stdout
+    status = run_cli("status", "--json", "-c", str(kept / "rules.yaml"))
+    assert status.returncode == 0, status.stderr
+    names = [b["name"] for b in json.loads(status.stdout)["budgets"]]
+    assert "daily-burn" in names and len(json.loads(status.stdout)["alerts"]) >= 2
+    again = run_cli("demo", "--keep", str(kept), timeout=60)  # not over the first one's data
+    assert again.returncode == 2 and "give a new or empty directory" in again.stderr
+
+
 def test_a_channel_template_shapes_its_messages(write) -> None:
     usage = recent_usage(seed=15)
     spent = month_to_date(usage)

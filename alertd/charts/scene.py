@@ -118,7 +118,11 @@ def money_axis(scale: Scale, label: str) -> list[Mark]:
 
 
 def time_labels(scale: Scale, ticks: list[tuple[float, str]]) -> list[Mark]:
-    return [Mark("text", "label", ((scale.x(at), HEIGHT - 8),), words, "middle") for at, words in ticks]
+    """Labels below the plot, each centred on its point; one at the right edge ends there (inside the box)."""
+    return [
+        Mark("text", "label", ((x, HEIGHT - 8),), words, "end" if x > WIDTH - RIGHT - 20 else "middle")
+        for x, words in ((scale.x(at), words) for at, words in ticks)
+    ]
 
 
 def legend(entries: list[tuple[str, str]]) -> list[Mark]:

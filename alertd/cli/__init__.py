@@ -100,7 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--source", required=True, metavar="NAME")
     i.add_argument("file", metavar="FILE")
 
-    verb("demo", cmd_demo, "the real pipeline against a simulated provider on 127.0.0.1; alerts printed here")
+    dm = verb("demo", cmd_demo, "the real pipeline against a simulated provider on 127.0.0.1; alerts printed here")
+    dm.add_argument(
+        "--keep", metavar="DIR", help="leave the rules and the database in DIR (new or empty), for status or dashboard"
+    )
     verb("check", cmd_check, "one cycle now: fetch every source, evaluate, deliver; exit 1 if anything failed")
     verb("run", cmd_run, "the daemon: poll each source on its schedule, evaluate, deliver, until SIGTERM")
     db = verb(

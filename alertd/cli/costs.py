@@ -251,7 +251,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from alertd import demo
 
     logs.configure(args.log_level or "warning", args.log_format or "text")
-    return demo.run()
+    keep = Path(args.keep) if args.keep else None
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        raise UsageError(f"--keep {keep}: give a new or empty directory (the demo's database starts empty)")
+    if keep is not None:
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Failed(f"--keep {keep}: {exc.strerror or exc}") from None
+    return demo.run(keep)
 
 
 # --- shared steps ----------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def severity(percent: str) -> str:
 
 
 def overview(config: Config, store: Store, now: datetime) -> str:
-    status = collect(config, store, now)
-    charts = {b.name: svg(burnup(s, b.thresholds, config.tz, small=True)) for b, s in statuses(config, store, now)}
+    computed = statuses(config, store, now)
+    status = collect(config, store, now, computed)
+    charts = {b.name: svg(burnup(s, b.thresholds, config.tz, small=True)) for b, s in computed}
     silences = [
         {
             "id": s.id,
