@@ -76,6 +76,7 @@ def test_email_alert_arrives_as_html_with_the_figures_and_its_chart(write, tmp_p
     image.load()  # decodes every pixel
     assert image.format == "PNG" and image.size == (1280, 520)
     (tmp_path / "chart.png").write_bytes(chart.get_payload(decode=True))  # kept, to look at
+    (tmp_path / "alert.eml").write_bytes(mail.as_bytes())  # and the mail, for a mail client
     alt = re.search(r'<img src="cid:chart.png" alt="([^"]+)"', html)
     assert alt and alt.group(1).startswith(f"cloud: {format_money(int(spent * 1_000_000), 'USD')} of ")
     assert html.count("<img") == 1  # Apprise adds none of its own

@@ -234,12 +234,17 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--enable-logging=stderr",  # the page's console (errors, refused loads) as INFO:CONSOLE lines
+        "--v=0",
         f"--user-data-dir={tmp_path / 'chromium'}",
     ]
 
     def browse(*args: str) -> subprocess.CompletedProcess[str]:
         assert CHROMIUM is not None
-        return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=60)
+        console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+        assert not console, console  # no script error, nothing the policy refused
+        return done
 
     local = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin"))
     with dashboard(path) as (url, _):

@@ -118,9 +118,9 @@ def money_axis(scale: Scale, label: str) -> list[Mark]:
 
 
 def time_labels(scale: Scale, ticks: list[tuple[float, str]]) -> list[Mark]:
-    """Labels below the plot, each centred on its point; one at the right edge ends there (inside the box)."""
+    """Labels below the plot, each centred on its point; one on the right edge ends there (inside the box)."""
     return [
-        Mark("text", "label", ((x, HEIGHT - 8),), words, "end" if x > WIDTH - RIGHT - 20 else "middle")
+        Mark("text", "label", ((x, HEIGHT - 8),), words, "end" if x > WIDTH - RIGHT - 2 else "middle")
         for x, words in ((scale.x(at), words) for at, words in ticks)
     ]
 
