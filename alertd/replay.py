@@ -55,6 +55,29 @@ class Replayed:
         return data
 
 
+@dataclass(frozen=True)
+class Attention:
+    """What a rule would cost its readers: alerts per 90 days, and the median excess of its anomaly
+    alerts per day (what the deviation would cost over a day), None without any."""
+
+    alerts: int
+    per_90_days: Decimal
+    median_excess_per_day: int | None
+
+
+def attention(found: Sequence[Replayed], rule: str, span: timedelta) -> Attention:
+    mine = [r.alert for r in found if r.alert.rule == rule]
+    days = Decimal(max(span.total_seconds(), HOUR)) / 86400
+    excess = sorted(
+        a.status.deviation * (86400 // a.status.step)
+        for a in mine
+        if isinstance(a.status, AnomalyStatus) and not a.status.resolved
+    )
+    middle = len(excess) // 2
+    median = None if not excess else excess[middle] if len(excess) % 2 else (excess[middle - 1] + excess[middle]) // 2
+    return Attention(len(mine), (len(mine) * 90 / days).quantize(Decimal("0.1")), median)
+
+
 def replay(config: Config, store: Store, since: datetime, until: datetime) -> list[Replayed]:
     """Every alert the rules would have sent between `since` and `until`, in time order. With
     anomaly rules over a long history, the budgets replay in a process of their own meanwhile."""

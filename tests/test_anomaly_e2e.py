@@ -60,7 +60,10 @@ def test_replay_flags_the_labelled_windows_and_is_quiet_elsewhere(write, tmp_pat
     result = run_cli("replay", "-c", str(rules), "--json")
     assert result.returncode == 0, result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
-    assert "spend: 3 alert(s) would have been sent (3 anomaly)" in result.stderr
+    # what the rule would cost its readers: 3 alerts in 100 days, and the middle one's excess over a day
+    excess = sorted((Decimal(a["value"]) - Decimal(a["expected"])) * 24 for a in alerts)
+    said = f"spend: 3 alert(s) would have been sent (3 anomaly); 2.7 per 90 days, median excess ${excess[1]:,.2f} a day"
+    assert said in result.stderr, result.stderr
     by_item = {a["series"]["line_item"]: a for a in alerts}
     assert set(by_item) == set(labels)  # compute and storage stay quiet
     for item, (_, at) in labels.items():

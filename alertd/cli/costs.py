@@ -214,7 +214,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from alertd.model import utc
-    from alertd.replay import replay
+    from alertd.money import format_money
+    from alertd.replay import attention, replay
 
     cfg, store = config_and_store(args, must_exist=True)
     with store:
@@ -236,7 +237,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     ]
     for rule, kinds in counts.items():
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
-        summary.append(f"  {rule}: {sum(kinds.values())} alert(s) would have been sent ({detail})")
+        cost = attention(found, rule, window.end - window.start)
+        line = f"  {rule}: {cost.alerts} alert(s) would have been sent ({detail}); {cost.per_90_days} per 90 days"
+        if cost.median_excess_per_day is not None:
+            line += f", median excess {format_money(cost.median_excess_per_day, cfg.currency)} a day"
+        summary.append(line)
     print("\n".join(summary), file=sys.stderr if args.json else sys.stdout)
     return 0
 
