@@ -83,7 +83,7 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
             for c in items
         ]
 
-    past = past_periods(store, rule, now, config.tz)
+    past = past_periods(store, rule, [s.name for s in config.sources], now, config.tz)
     return _render(
         "budget.html",
         budget=row,

@@ -4,6 +4,7 @@ few hundred values per series."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,11 @@ from alertd.store.rollup import local_day
 SHOWN = {"day": 31, "week": 26, "month": 12, "quarter": 8, "year": 5}  # about a year, more of the long ones
 
 
-def past_periods(store: Store, budget: Budget, now: datetime, tz: ZoneInfo) -> list[tuple[datetime, int]]:
-    """(start, total) of each of the `SHOWN` periods before the one holding `now`, oldest first."""
+def past_periods(
+    store: Store, budget: Budget, configured: Sequence[str], now: datetime, tz: ZoneInfo
+) -> list[tuple[datetime, int]]:
+    """(start, total) of each of the `SHOWN` periods before the one holding `now`, oldest first;
+    a budget without `sources` counts the `configured` ones (as its status does)."""
     current, _ = period_bounds(budget.period, now, tz, budget.week_start)
     starts = [current]
     for _ in range(SHOWN[budget.period]):
@@ -25,7 +29,7 @@ def past_periods(store: Store, budget: Budget, now: datetime, tz: ZoneInfo) -> l
     starts.reverse()
     days = [local_day(int(s.timestamp()), tz) for s in starts]
     spend = [0] * (days[-1] - days[0])
-    sources = [s for s in store.sums.sources() if budget.sources is None or s in budget.sources]
+    sources = list(configured if budget.sources is None else budget.sources)
     for source, item, offsets, amounts in store.sums.day_arrays(sources, days[0], days[-1]):
         if selects(budget, source, item):
             for day, amount in zip(offsets, amounts, strict=True):

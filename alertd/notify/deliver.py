@@ -47,7 +47,7 @@ def deliver(
     """Send `message` to one Apprise URL; never raises for a failed delivery.
 
     `severity` (info, warning, critical) becomes Apprise's notify type: Slack and others colour by it.
-    `picture` goes with it where the target shows pictures (`shows_pictures`), inline in the HTML.
+    `picture` goes with it where the target shows pictures (HTML e-mail), inline in the HTML.
     """
     return _send(url, message, timeout, _NOTIFY_TYPES.get(severity, NotifyType.INFO), picture)[1]
 
