@@ -21,19 +21,27 @@ SCAN = "alertd scan (event rule)"
 def load() -> tuple[dict[str, Any] | None, str]:
     """The alertd callables, or None and why not."""
     try:
-        from alertd.alerts.anomaly import replay_series
+        from alertd.alerts.anomaly import params_of, replay_series
+        from alertd.config import Anomaly
         from alertd.rules.anomaly import scan
-        from alertd.rules.verdicts import AnomalyParams
     except Exception as exc:  # half-written modules raise more than ImportError
         return None, f"alertd's anomaly detector is not importable yet ({type(exc).__name__}: {exc}); skipped"
-    return {"replay_series": replay_series, "scan": scan, "params": AnomalyParams}, "alertd anomaly detector loaded"
+    api = {"replay_series": replay_series, "scan": scan, "params_of": params_of, "rule": Anomaly}
+    return api, "alertd anomaly detector loaded"
 
 
-def detectors(api: dict[str, Any], cooldown: dict[int, int]) -> list[Detector]:
-    replay, scan, params_type = api["replay_series"], api["scan"], api["params"]
-    params = params_type()  # the defaults a user gets
+def rule(api: dict[str, Any], **settings: Any) -> Any:
+    """An anomaly rule as a user writes it: the defaults, but for `settings` (None: the default)."""
+    chosen = {k: v for k, v in settings.items() if v is not None}
+    return api["rule"].model_validate({"name": "bench", "notify": ["x"], **chosen})
+
+
+def detectors(api: dict[str, Any], cooldown: dict[int, int], chosen: Any) -> list[Detector]:
+    """alertd with the scan parameters `chosen` (a rule) gives a series of its step, as the daemon does."""
+    replay, scan, params_of = api["replay_series"], api["scan"], api["params_of"]
 
     def lifecycle(series: Series) -> list[int]:
+        params = params_of(chosen, series.step)
         got = replay(series.values, series.start, series.step, series.tz, params)
         bad = [i for i in got if not isinstance(i, int) or not 0 <= i < len(series.values)]
         if bad:
@@ -41,7 +49,7 @@ def detectors(api: dict[str, Any], cooldown: dict[int, int]) -> list[Detector]:
         return list(got)
 
     def scanned(series: Series) -> list[int]:
-        results = scan(series.values, series.start, series.step, series.tz, params)
+        results = scan(series.values, series.start, series.step, series.tz, params_of(chosen, series.step))
         if len(results) != len(series.values):
             raise ValueError(f"scan returned {len(results)} results for {len(series.values)} buckets")
         flags = [r.anomalous for r in results]
@@ -55,7 +63,7 @@ def detectors(api: dict[str, Any], cooldown: dict[int, int]) -> list[Detector]:
 def time_year(api: dict[str, Any], series: Series) -> float:
     """Seconds for one replay of a year of hourly buckets."""
     began = time.perf_counter()
-    api["replay_series"](series.values, series.start, series.step, series.tz, api["params"]())
+    api["replay_series"](series.values, series.start, series.step, series.tz, api["params_of"](rule(api), series.step))
     return time.perf_counter() - began
 
 
@@ -63,9 +71,9 @@ def causality_problems(api: dict[str, Any], corpus: list[Series], cuts: int = 3)
     """Replaying a prefix must give the same alerts as the full replay up to the cut: a detector
     that peeks at later buckets would score better here than it can in the daemon.
     """
-    params = api["params"]()
     problems = []
     for series in corpus[:: max(1, len(corpus) // 4)]:
+        params = api["params_of"](rule(api), series.step)
         full = list(api["replay_series"](series.values, series.start, series.step, series.tz, params))
         n = len(series.values)
         for k in range(1, cuts + 1):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ class Window:
 @dataclass
 class Series:
     name: str
-    kind: str  # "anomalous", a clean kind, or the NAB group ("nab-artificial", "nab-aws")
+    kind: str  # "anomalous", a clean kind, or the NAB category (its directory, e.g. "realTweets")
     step: int
     start: int  # unix seconds of values[0]
     tz: ZoneInfo
@@ -303,12 +304,19 @@ def _utc_seconds(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-def load_nab(root: Path = NAB_DIR) -> list[Series]:
-    """Every NAB CSV as an hourly series: the mean of the samples in each UTC hour (None if none).
+NAB_TUNED = ("artificialNoAnomaly", "artificialWithAnomaly", "realAWSCloudwatch")  # what defaults may be tuned on
+NAB_HELD_OUT = ("realKnownCause", "realTraffic", "realTweets")  # reported only, never tuned on
 
-    Windows cover the hours they touch. Alerts in the first 15% of a series are not scored
+
+def load_nab(root: Path = NAB_DIR, step: int = HOUR) -> list[Series]:
+    """Every NAB CSV as a spend series of `step` (an hour or a day) in its category (the NAB
+    directory): the mean of the samples in each UTC hour, summed per day for a daily series
+    (None where an hour, or a whole day, has none). Each series is scaled to a plausible bill:
+    its median hour costs between $1 and $100 (log-uniform, seeded by its name).
+
+    Windows cover the buckets they touch. Alerts in the first 15% of a series are not scored
     (NAB's probationary period); the series are 2–3 weeks long, so detectors needing weeks of
-    history will be silent for much of them.
+    history will be silent for much of them (a daily series has 14–21 buckets: mostly warm-up).
     """
     labels: dict[str, list[list[str]]] = json.loads((root / "combined_windows.json").read_text())
     out = []
@@ -316,22 +324,27 @@ def load_nab(root: Path = NAB_DIR) -> list[Series]:
         sums: dict[int, list[float]] = {}
         with (root / rel).open(newline="") as fh:
             for row in csv.DictReader(fh):
-                bucket = int(_utc_seconds(row["timestamp"]) // HOUR)
-                acc = sums.setdefault(bucket, [0.0, 0.0])
+                acc = sums.setdefault(int(_utc_seconds(row["timestamp"]) // HOUR), [0.0, 0.0])
                 acc[0] += float(row["value"])
                 acc[1] += 1
-        first, last = min(sums), max(sums)
-        values: list[int | None] = []
-        for b in range(first, last + 1):
-            acc = sums.get(b)
-            values.append(round(acc[0] / acc[1] * MICROS) if acc else None)
-        group = "nab-artificial" if rel.startswith("artificial") else "nab-aws"
+        hourly = {h: total / n for h, (total, n) in sums.items()}
+        positive = sorted(v for v in hourly.values() if v > 0)
+        median = positive[len(positive) // 2] if positive else 1.0
+        dollars = 10 ** (np.random.default_rng(zlib.crc32(rel.encode())).uniform(0, 2))  # $1 .. $100
+        factor = dollars / median
+        per = step // HOUR
+        buckets: dict[int, float] = {}
+        for h, v in hourly.items():
+            buckets[h // per] = buckets.get(h // per, 0.0) + v * factor
+        first, last = min(buckets), max(buckets)
+        values = [round(buckets[b] * MICROS) if b in buckets else None for b in range(first, last + 1)]
+        category = rel.split("/", 1)[0]
         windows = []
         for ws, we in labels[rel]:
-            s = max(0, int(_utc_seconds(ws) // HOUR) - first)
-            e = min(len(values) - 1, int(_utc_seconds(we) // HOUR) - first)
-            windows.append(Window(group, s, e, f"NAB window {ws[:16]} .. {we[:16]}"))
+            s = max(0, int(_utc_seconds(ws) // step) - first)
+            e = min(len(values) - 1, int(_utc_seconds(we) // step) - first)
+            windows.append(Window(category, s, e, f"NAB window {ws[:16]} .. {we[:16]}"))
         name = rel.removesuffix(".csv")
         probation = math.ceil(NAB_PROBATION * len(values))
-        out.append(Series(name, group, HOUR, first * HOUR, ZoneInfo("UTC"), values, windows, probation))
+        out.append(Series(name, category, step, first * step, ZoneInfo("UTC"), values, windows, probation))
     return out
