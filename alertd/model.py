@@ -203,6 +203,12 @@ def series_key(source: str | None, line_item: str | None) -> str:
     return f"{source or '*'}/{line_item or '*'}"
 
 
+def series_named(key: str) -> tuple[str | None, str | None]:
+    """(source, line item) of a series key (`series_key`'s inverse), None where grouped away."""
+    source, item = key.split("/", 1)
+    return (None if source == "*" else source), (None if item == "*" else item)
+
+
 def facts_series(facts: dict[str, object]) -> str | None:
     """The series an alert's stored facts are about, as silences name it; None for a budget, a source
     or a digest of several series."""

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from statistics import median_low
 
 from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
@@ -68,14 +69,15 @@ class Attention:
 def attention(found: Sequence[Replayed], rule: str, span: timedelta) -> Attention:
     mine = [r.alert for r in found if r.alert.rule == rule]
     days = Decimal(max(span.total_seconds(), HOUR)) / 86400
-    excess = sorted(
+    excess = [
         a.status.deviation * (86400 // a.status.step)
         for a in mine
         if isinstance(a.status, AnomalyStatus) and not a.status.resolved
+    ]
+    # median_low: one alert's own excess, an exact amount (`median` would average two as a float)
+    return Attention(
+        len(mine), (len(mine) * 90 / days).quantize(Decimal("0.1")), median_low(excess) if excess else None
     )
-    middle = len(excess) // 2
-    median = None if not excess else excess[middle] if len(excess) % 2 else (excess[middle - 1] + excess[middle]) // 2
-    return Attention(len(mine), (len(mine) * 90 / days).quantize(Decimal("0.1")), median)
 
 
 def replay(config: Config, store: Store, since: datetime, until: datetime) -> list[Replayed]:

@@ -14,7 +14,6 @@ from PIL import Image
 from alertd.charts.anomaly import series_chart
 from alertd.charts.png import png
 from alertd.charts.svg import svg
-from alertd.evaluate.anomaly_view import SeriesView
 from alertd.rules.verdicts import Point
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -40,7 +39,7 @@ def test_gaps_break_the_line_and_flags_carry_exact_values() -> None:
         Point(9_500_001, 2 * M, 9.0, True, "spike", 0.1, 4.0),
     ]
     points += [calm(2 * M, None)]  # no range yet
-    text = svg(series_chart("w <b>", SeriesView(FIRST, 3600, points), "USD", BERLIN, alerted={FIRST + 4 * 3600}))
+    text = svg(series_chart("w <b>", FIRST, 3600, points, "USD", BERLIN, alerted={FIRST + 4 * 3600}))
     lines = elements(text, "series")
     assert [len(e.get("points", "").split()) for e in lines] == [2, 3]  # before the gap, after it
     [flag] = elements(text, "flagged")
@@ -62,7 +61,7 @@ def test_gaps_break_the_line_and_flags_carry_exact_values() -> None:
 )
 def test_any_series_draws_inside_its_box(rows: list[tuple[int | None, int | None, bool]]) -> None:
     points = [Point(v, e, 5.0 if a else 0.0, a and v is not None, "spike" if a else "", 0.3, 4.0) for v, e, a in rows]
-    chart = series_chart("w", SeriesView(FIRST, 86400, points), "USD", BERLIN)
+    chart = series_chart("w", FIRST, 86400, points, "USD", BERLIN)
     for element in ET.fromstring(svg(chart)).iter(f"{SVG}circle"):
         assert 0 <= float(element.get("cx", "-1")) <= 640 and 0 <= float(element.get("cy", "-1")) <= 260
     Image.open(io.BytesIO(png(chart))).verify()

@@ -4,31 +4,42 @@ the buckets alerts were sent for ringed."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alertd.charts.scene import Chart, Mark, Scale, legend, money_axis, nice, time_labels
-from alertd.evaluate.anomaly_view import SeriesView
 from alertd.money import decimal_string, format_money
+from alertd.rules.verdicts import Point
 
 DAY = 86400
 
 
-def series_chart(name: str, view: SeriesView, currency: str, tz: ZoneInfo, alerted: Collection[int] = ()) -> Chart:
-    """`alerted`: bucket starts (unix time) an alert was sent for."""
-    points, step = view.points, view.step
+def series_chart(
+    name: str,
+    first: int,
+    step: int,
+    points: Sequence[Point],
+    currency: str,
+    tz: ZoneInfo,
+    alerted: Collection[int] = (),
+) -> Chart:
+    """The `points` of buckets of `step` seconds from unix time `first`; `alerted`: bucket starts
+    an alert was sent for."""
     values = [p.value for p in points if p.value is not None]
     expected = [p.expected for p in points if p.expected is not None]
     # Scaled to the spend and what was expected of it; a wide usual range is cut at the top.
     scale = Scale(max(len(points), 1), nice(max([*values, *expected, 1]) * 13 // 10), min([0, *values]))
-    marks = [*money_axis(scale, lambda v: format_money(v, currency)), *time_labels(scale, _ticks(view, tz))]
+    marks = [
+        *money_axis(scale, lambda v: format_money(v, currency)),
+        *time_labels(scale, _ticks(first, step, len(points), tz)),
+    ]
 
     def x(i: int) -> float:
         return scale.x(i + 0.5)  # a bucket at its middle
 
     def when(i: int) -> str:
-        return datetime.fromtimestamp(view.first + i * step, tz).isoformat(timespec="minutes")
+        return datetime.fromtimestamp(first + i * step, tz).isoformat(timespec="minutes")
 
     judged = [i for i, p in enumerate(points) if p.expected is not None]
     for run in _runs(judged):  # the usual range, where there is one: a band per stretch
@@ -41,7 +52,7 @@ def series_chart(name: str, view: SeriesView, currency: str, tz: ZoneInfo, alert
         line = tuple((x(i), scale.y(points[i].value or 0)) for i in run)
         marks.append(Mark("polyline", "series", line) if len(line) > 1 else Mark("circle", "day", line, radius=2))
     for i, p in enumerate(points):
-        bucket = view.first + i * step
+        bucket = first + i * step
         if p.value is None or not (p.anomalous or bucket in alerted):
             continue
         said = f"{when(i)}: {format_money(p.value, currency)}"
@@ -78,14 +89,14 @@ def _runs(indices: list[int]) -> list[list[int]]:
     return runs
 
 
-def _ticks(view: SeriesView, tz: ZoneInfo) -> list[tuple[float, str]]:
-    """A label at about seven local midnights (dates) across the buckets shown."""
-    span = len(view.points) * view.step
-    first = datetime.fromtimestamp(view.first, tz).date() + timedelta(days=1)
+def _ticks(start: int, step: int, count: int, tz: ZoneInfo) -> list[tuple[float, str]]:
+    """A label at about seven local midnights (dates) across the `count` buckets shown."""
+    span = count * step
+    first = datetime.fromtimestamp(start, tz).date() + timedelta(days=1)
     every = max(1, span // DAY // 7)
     ticks = []
     for k in range(0, span // DAY + 1, every):
         midnight = datetime.combine(first + timedelta(days=k), time(), tz).timestamp()
-        if midnight - view.first < span:
-            ticks.append(((midnight - view.first) / view.step, f"{first + timedelta(days=k):%b %d}"))
+        if midnight - start < span:
+            ticks.append(((midnight - start) / step, f"{first + timedelta(days=k):%b %d}"))
     return ticks

@@ -9,8 +9,13 @@ import io
 import math
 from functools import cache
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from alertd.charts.scene import HEIGHT, STYLES, WIDTH, Chart, Mark, Point
+
+if TYPE_CHECKING:  # Pillow is imported when a PNG is made, not with the charts
+    from PIL.ImageDraw import ImageDraw
+    from PIL.ImageFont import FreeTypeFont, ImageFont
 
 DENSITY = 2  # pixels of the PNG per CSS pixel of the chart
 _DRAWN = 2 * DENSITY  # pixels per CSS pixel while drawing
@@ -32,10 +37,7 @@ def png(chart: Chart) -> bytes:
     return out.getvalue()
 
 
-def _draw(draw: object, mark: Mark) -> None:
-    from PIL import ImageDraw
-
-    assert isinstance(draw, ImageDraw.ImageDraw)
+def _draw(draw: ImageDraw, mark: Mark) -> None:
     style = STYLES[mark.css]
     points = [(x * _DRAWN, y * _DRAWN) for x, y in mark.points]
     width = max(1, round(style.width * _DRAWN))
@@ -58,7 +60,7 @@ def _draw(draw: object, mark: Mark) -> None:
 
 
 @cache
-def _font(size: int) -> object:
+def _font(size: int) -> FreeTypeFont | ImageFont:
     from PIL import ImageFont
 
     return ImageFont.load_default(size)

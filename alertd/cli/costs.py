@@ -101,10 +101,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         with store:
             window = date_range(args, cfg.tz, period_bounds("month", now, cfg.tz)[0], now)
             report = build_report(store, window.start, window.end, keys, cfg.tz, cfg.currency)
-            # The chart needs a time axis: by day unless the report is by day or month already.
-            timed = report if {"day", "month"} & set(keys) else None
-            if plot is not None and timed is None:
-                timed = build_report(store, window.start, window.end, (*keys, "day"), cfg.tz, cfg.currency)
+            timed = None  # the chart needs a time axis: by day unless the report is by day or month already
+            if plot is not None:
+                by_time = {"day", "month"} & set(keys)
+                timed = (
+                    report
+                    if by_time
+                    else build_report(store, window.start, window.end, (*keys, "day"), cfg.tz, cfg.currency)
+                )
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     if plot is not None and timed is not None:

@@ -140,7 +140,9 @@ def anomaly(config: Config, store: Store, now: datetime, name: str, series: str 
         ]
         if view is not None:
             sent = {int(datetime.fromisoformat(a["bucket"]).timestamp()) for a in alerts if a["bucket"]}
-            chart = svg(series_chart(f"{name} {series}", view, config.currency, config.tz, sent))
+            chart = svg(
+                series_chart(f"{name} {series}", view.first, view.step, view.points, config.currency, config.tz, sent)
+            )
     return _render("anomaly.html", rule=rule, series=series, rows=rows, chart=chart, alerts=alerts)
 
 

@@ -27,9 +27,9 @@ from alertd.alerts.anomaly import Action, alert_of, digest, drivers, fingerprint
 from alertd.config import Anomaly, Config
 from alertd.evaluate.anomaly_reads import Reads
 from alertd.evaluate.scan_pool import Scan, Scanned, scan_all
-from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key
+from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key, series_named
 from alertd.rules.anomaly import ScanState, fresh, history_needed, shape_for
-from alertd.rules.series import DAY, HOUR, group_of, selects_item, sources_of, step_of
+from alertd.rules.series import DAY, HOUR, group_of, selects_item, sources_of, step_of, watched
 from alertd.rules.verdicts import Point
 from alertd.store import Store
 
@@ -138,7 +138,7 @@ def _plan(
         scans.forget(rule.name)
         heads = {}
     states = scans.lifecycle(rule.name) if heads else {}
-    names = _sources(config, rule)
+    names = watched(config, rule)
     due = []
     for key, head in heads.items():
         state = states.get(key, SeriesState())
@@ -152,7 +152,7 @@ def _plan(
         _Job(
             rule,
             key,
-            *_named(key),
+            *series_named(key),
             sources_of(key, names),
             head.origin,
             loaded[key] if revised is None or revised >= head.start else fresh(head.origin, head.step),
@@ -199,15 +199,6 @@ def _history(rule: Anomaly, step: int) -> int:
     return int(history_needed(rule.baseline, step).total_seconds())
 
 
-def _sources(config: Config, rule: Anomaly) -> list[str]:
-    return list(rule.sources) if rule.sources is not None else [s.name for s in config.sources]
-
-
-def _named(key: str) -> tuple[str | None, str | None]:
-    source, item = key.split("/", 1)
-    return (None if source == "*" else source), (None if item == "*" else item)
-
-
 def _new_jobs(
     store: Store,
     rule: Anomaly,
@@ -240,7 +231,7 @@ def _new_jobs(
     for key, sources in found.items():
         step = stepped[key]
         origin = (begin - _history(rule, step)) // step * step
-        source, item = _named(key)
+        source, item = series_named(key)
         state = fresh(origin, step)
         jobs.append(
             _Job(rule, key, source, item, names if source is None else sources, origin, state, True, SeriesState())
@@ -408,7 +399,7 @@ def replay_rules(
     lookups = _Lookups()
     jobs = []
     for rule in rules:
-        names = _sources(config, rule)
+        names = watched(config, rule)
         looking = {s: begin - STEP_PROBE for s in names}
         jobs += _new_jobs(store, rule, looking, names, set(), begin, end, lookups)
     reads = Reads(store, end)

@@ -12,13 +12,13 @@ from datetime import datetime
 
 from alertd.alerts.anomaly import params_of
 from alertd.config import Anomaly, Config
+from alertd.evaluate.anomalies import STEP_PROBE
 from alertd.evaluate.anomaly_reads import Reads
+from alertd.model import series_named
 from alertd.rules.anomaly import history_needed, scan, shape_for
-from alertd.rules.series import DAY, selects_item, step_of
+from alertd.rules.series import selects_item, sources_of, step_of, watched
 from alertd.rules.verdicts import Point
 from alertd.store import Store
-
-PROBE = int(history_needed(None, DAY).total_seconds())  # how far back a source's bucket length is read
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +32,9 @@ def series_view(config: Config, store: Store, rule: Anomaly, key: str, now: date
     """The series `key` (`SOURCE/LINE_ITEM`, `*` where grouped) of `rule` up to the last complete
     bucket before `now`; None when none of its sources has data."""
     until = int(now.timestamp())
-    source, item = (None if part == "*" else part for part in key.split("/", 1))
-    every = list(rule.sources) if rule.sources is not None else [s.name for s in config.sources]
-    sources = [source] if source is not None else every
-    step = step_of([store.scan_states.step(s, until - PROBE, until) for s in sources])
+    _, item = series_named(key)
+    sources = sources_of(key, watched(config, rule))
+    step = step_of([store.scan_states.step(s, until - STEP_PROBE, until) for s in sources])
     if step is None:
         return None
     shown = int((rule.baseline or shape_for(step).baseline).total_seconds()) // step

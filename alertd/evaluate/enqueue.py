@@ -39,7 +39,7 @@ class Enqueuer:
         public = self.config.web.public_url if self.config.web else None
         message, told = render(alert, self.config.tz), facts(alert, public)
         if public:  # in the message, and among the facts for a channel's own template
-            message = append_link(message, "On the dashboard", dashboard_link(public, alert))
+            message = append_link(message, "On the dashboard", str(told["dashboard_url"]))
         targets, pictured = [], False
         for channel in alert.notify:
             for i, url in enumerate(self.config.channels[channel]):

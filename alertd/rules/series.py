@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
-from alertd.config import Anomaly
+from alertd.config import Anomaly, Config
 
 HOUR = 3600
 DAY = 86400
@@ -23,6 +23,11 @@ def selects_item(rule: Anomaly, line_item: str) -> bool:
 def group_of(rule: Anomaly, source: str, line_item: str | None) -> tuple[str | None, str | None]:
     """(source, line item) of the series a bucket of `source` / `line_item` counts in."""
     return (source if rule.by in ("line_item", "source") else None, line_item if rule.by == "line_item" else None)
+
+
+def watched(config: Config, rule: Anomaly) -> list[str]:
+    """The sources `rule` looks at: its own list, or every configured one."""
+    return list(rule.sources) if rule.sources is not None else [s.name for s in config.sources]
 
 
 def sources_of(key: str, sources: Sequence[str]) -> list[str]:
