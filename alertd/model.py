@@ -235,6 +235,9 @@ class AnomalyStatus:
     drivers: tuple[Contributor, ...]  # line items by deviation (amount: actual, change: deviation)
     month_cost: int  # what the deviation would add by the end of the month if it continued
     resolved: bool = False  # a return to normal
+    excess: int = 0  # the event's deviations summed so far (resolved: its whole cost)
+    also: tuple[AnomalyStatus, ...] = ()  # the other line items of the same incident told now
+    items: int = 1  # the incident's line items (a resolved one: also those back to normal before)
 
     @property
     def deviation(self) -> int:
@@ -262,6 +265,8 @@ class SeriesState:
     quiet: int = 0  # normal buckets in a row while open
     last_alert: int | None = None  # unix time of the series' last alert
     last_bucket: int | None = None  # start of the last bucket judged
+    excess: int = 0  # the open event's deviations summed (micro-units); kept closed while its incident is open
+    incident: int | None = None  # the start of the incident the event belongs to (see alerts.incidents)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,28 @@ def test_min_impact_min_percent_and_direction(params: dict[str, object], expecte
     assert bool(fired(values, **params)) is expected
 
 
+@pytest.mark.parametrize(("share", "expected"), [(Decimal(0), True), (Decimal(10), False)])
+def test_min_share_is_a_share_of_the_series_typical_bucket(share: Decimal, expected: bool) -> None:
+    # $20/h for 14 hours a day, 5 cents at night: $1.50 at 3 a.m. is 30x the night's usual and
+    # worth $36 a day, but under a tenth of the series' typical $20 hour.
+    values: list[int | None] = [20 * M if 7 <= t % 24 < 21 else 50_000 for t in range(40 * 24)]
+    values[35 * 24 + 3] = 1_500_000
+    params = {"min_impact": 10 * M // 24, "min_share": share}
+    assert bool(fired(values, **params)) is expected
+
+
+def test_a_heavy_tail_seen_often_in_the_baseline_is_not_news() -> None:
+    # A x4 burst at a random hour every day: after the baseline has seen ten of them, another
+    # is the series' normal; a x4 burst of a series that never had one alerts (see the spike test).
+    rng = random.Random(3)
+    values = hourly(60)
+    for day in range(60):
+        t = day * 24 + rng.randrange(24)
+        values[t] = int(values[t] * 4)  # type: ignore[operator]
+    alerts = fired(values)
+    assert alerts and [i for i in alerts if i >= 25 * 24] == []
+
+
 def test_a_drop_alerts_only_when_direction_asks() -> None:
     values = hourly(50)
     at = 40 * 24 + 10

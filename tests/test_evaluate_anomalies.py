@@ -261,3 +261,42 @@ def test_hours_a_lagging_source_has_not_reported_are_judged_when_they_arrive(tmp
     assert [(a.rule, a.status.line_item, a.status.bucket_start) for a in alerts] == [
         ("spend", "item1", datetime.fromtimestamp(START + (now - 2) * H, UTC))
     ]
+
+
+RESOLVING = RULES.replace("min_impact: 1}", "min_impact: 1, send_resolved: true}")
+
+
+def test_line_items_of_a_source_going_off_together_are_one_incident(tmp_path: Path) -> None:
+    """item0 and item2 triple in the same hour, item1 two hours later (in the next cycle): one
+    message names the first two, the third joins silently; when all are calm again, one resolved
+    message says what the incident cost, the sum of the three events' excess."""
+    conf = loaded(tmp_path, RESOLVING)
+    hours, at = 50 * 24, 44 * 24 + 10
+    data = feed(hours, seed=3, anomalies={0: (at, 3.0), 2: (at, 3.0), 1: (at + 2, 3.0)})
+    for t in range(at + 8, hours):  # back to normal after eight hours
+        for item, factor in ((0, 3.0), (1, 3.0), (2, 3.0)):
+            data[t, f"item{item}"] = int(data[t, f"item{item}"] / factor)
+    with Store(tmp_path / "c.db", conf.tz) as store:
+        now = 40 * 24
+        assert evaluated(conf, store, {"feed": put(store, {k: v for k, v in data.items() if k[0] < now})}, now) == []
+        said: list[Alert] = []
+        while now < hours:
+            batch = {k: v for k, v in data.items() if now <= k[0] < now + 1}
+            now += 1
+            said += evaluated(conf, store, {"feed": put(store, batch)}, now)
+        kinds = [a.kind for a in said]
+        assert kinds == ["anomaly", "resolved"], [(a.kind, a.key) for a in said]
+        fired, resolved = said
+        items = {fired.status.line_item, *(m.line_item for m in fired.status.also)}
+        assert items == {"item0", "item2"}
+        text = render(fired, conf.tz).text
+        assert "feed (2 line items)" in text and "item0" in text and "item2" in text
+        # What the three events cost: their buckets above expectation, from the scan's own verdicts.
+        total = resolved.status.excess
+        tripled = sum(v - v // 3 for (t, _), v in data.items() if at <= t < at + 8) - sum(
+            data[t, "item1"] - data[t, "item1"] // 3 for t in (at, at + 1)
+        )
+        assert abs(total - tripled) < tripled * 0.15, (total, tripled)
+        assert "Cost in total" in render(resolved, conf.tz).text
+        left = store.conn.execute("SELECT count(*) FROM series_state WHERE incident IS NOT NULL OR excess != 0")
+        assert left.fetchone()[0] == 0

@@ -32,12 +32,16 @@ DEFAULT_COOLDOWN = {"hourly": timedelta(hours=6), "daily": timedelta(days=2)}
 # An excess must be worth this much per day (deviation x buckets per day) to alert: less is a
 # wobble nobody acts on ($0.10/h over $0 is $2.40 a day). Currency units; `min_impact` overrides.
 DEFAULT_MIN_IMPACT = Decimal(10)
+# ... and at least this share (percent) of the series' typical spend: a line item of $2,000 a day
+# moving by $10 is noise. `min_share` overrides.
+DEFAULT_MIN_SHARE = Decimal(10)
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # "fire" or "resolve"
     event_start: int  # unix time of the event's first bucket
+    excess: int  # the event's deviations summed so far (resolve: its whole cost)
 
 
 def advance(
@@ -49,21 +53,28 @@ def advance(
     action: Action | None = None
     if point.anomalous:
         if state.open_since is None:
-            state = replace(state, open_since=bucket_start, alerted=False)
-        state = replace(state, quiet=0)
+            state = replace(state, open_since=bucket_start, alerted=False, excess=0, incident=None)
+        state = replace(state, quiet=0, excess=state.excess + _deviation(point))
         cooled = state.last_alert is None or at - state.last_alert >= wait
         if not state.alerted and cooled:
             state = replace(state, alerted=True, last_alert=at)
-            action = Action("fire", state.open_since or bucket_start)
-    elif state.open_since is not None and point.reason == "":
-        # Only calm buckets close an event: one that is merely under the threshold (or looks
-        # like last month's) may be the same event wavering.
-        state = replace(state, quiet=state.quiet + 1)
-        if state.quiet >= QUIET[granularity]:
-            if state.alerted:
-                action = Action("resolve", state.open_since)
-            state = SeriesState(last_alert=state.last_alert)
+            action = Action("fire", state.open_since or bucket_start, state.excess)
+    elif state.open_since is not None:
+        state = replace(state, excess=state.excess + _deviation(point))
+        if point.reason == "":
+            # Only calm buckets close an event: one that is merely under the threshold (or looks
+            # like last month's) may be the same event wavering.
+            state = replace(state, quiet=state.quiet + 1)
+            if state.quiet >= QUIET[granularity]:
+                if state.alerted:
+                    action = Action("resolve", state.open_since, state.excess)
+                state = SeriesState(last_alert=state.last_alert)
     return state, action
+
+
+def _deviation(point: Point) -> int:
+    """What a bucket of an open event adds to its cost (nothing for a gap or no expectation)."""
+    return 0 if point.value is None or point.expected is None else point.value - point.expected
 
 
 def replay_series(
@@ -86,6 +97,7 @@ def params_of(rule: Anomaly, step: int) -> AnomalyParams:
     return AnomalyParams(
         sensitivity=rule.sensitivity or DEFAULT_SENSITIVITY,
         min_impact=-(-math.ceil(per_day * MICROS) // buckets),  # deviation x buckets >= per day
+        min_share=rule.min_share if rule.min_share is not None else DEFAULT_MIN_SHARE,
         min_percent=rule.min_percent,
         direction=rule.direction,
         baseline=rule.baseline,
@@ -95,8 +107,10 @@ def params_of(rule: Anomaly, step: int) -> AnomalyParams:
 def fingerprint(rule: Anomaly, tz: ZoneInfo) -> str:
     """What the scan of a rule depends on: when it changes, the rule starts fresh (a new notify
     or cooldown does not: the lifecycle goes on)."""
-    detection = (rule.sources, rule.line_items, rule.by, rule.sensitivity, rule.min_impact, rule.min_percent)
-    text = repr((*detection, rule.direction, rule.baseline, tz.key))
+    floors = (rule.min_impact, rule.min_share, rule.min_percent)
+    text = repr(
+        (rule.sources, rule.line_items, rule.by, rule.sensitivity, *floors, rule.direction, rule.baseline, tz.key)
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -152,6 +166,7 @@ def status_of(
     tz: ZoneInfo,
     currency: str,
     driven_by: tuple[Contributor, ...] = (),
+    excess: int = 0,
 ) -> AnomalyStatus:
     expected = point.expected or 0
     _, month_end = period_bounds("month", datetime.fromtimestamp(bucket_start, UTC), tz)
@@ -172,15 +187,21 @@ def status_of(
         drivers=driven_by,
         month_cost=(0 if resolved else max(0, (point.value or 0) - expected) * remaining),
         resolved=resolved,
+        excess=excess,
     )
 
 
-def alert_of(rule: Anomaly, status: AnomalyStatus) -> Alert:
+def alert_of(rule: Anomaly, status: AnomalyStatus, incident: int | None = None) -> Alert:
+    """The alert of an event, or of an incident's events (`status.also`; `incident`: its start)."""
     kind = "resolved" if status.resolved else "anomaly"
     severity = "info" if status.resolved else "warning"
     series = f"{status.source or '*'}/{status.line_item or '*'}"
+    start = status.event_start
+    if status.items > 1:
+        series = f"{status.source or '*'}/incident"
+        start = datetime.fromtimestamp(incident, UTC) if incident is not None else start
     return Alert(
-        key=f"{rule.name}/{series}/{status.event_start.strftime('%Y-%m-%dT%H:%MZ')}/{kind}",
+        key=f"{rule.name}/{series}/{start.strftime('%Y-%m-%dT%H:%MZ')}/{kind}",
         rule=rule.name,
         kind=kind,
         threshold=None,

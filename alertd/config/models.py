@@ -63,6 +63,7 @@ class Anomaly(Section):
     by: Literal["line_item", "source", "total"] = "line_item"
     sensitivity: float | None = Field(default=None, gt=0)
     min_impact: Amount | None = None  # None: the documented default (see alerts.anomaly)
+    min_share: Amount | None = None  # None: the documented default (see alerts.anomaly)
     min_percent: Amount = Decimal(0)
     direction: Literal["up", "down", "both"] = "up"
     baseline: Duration | None = None
@@ -192,9 +193,13 @@ class Defaults(Section):
     cooldown: Duration | None = None  # anomalies
     send_resolved: bool | None = None  # anomalies
     min_impact: Amount | None = None  # anomalies: one floor for the whole file
+    min_share: Amount | None = None  # anomalies
 
 
-_DEFAULTED = {"budgets": ("notify", "repeat"), "anomalies": ("notify", "cooldown", "send_resolved", "min_impact")}
+_DEFAULTED = {
+    "budgets": ("notify", "repeat"),
+    "anomalies": ("notify", "cooldown", "send_resolved", "min_impact", "min_share"),
+}
 
 
 class Config(Section):

@@ -24,6 +24,7 @@ from itertools import chain
 
 from alertd import lifecycle
 from alertd.alerts.anomaly import Action, alert_of, digest, drivers, fingerprint, judge, params_of, status_of
+from alertd.alerts.incidents import Event, gather
 from alertd.config import Anomaly, Config
 from alertd.evaluate.anomaly_reads import Reads
 from alertd.evaluate.scan_pool import Scan, Scanned, scan_all
@@ -69,15 +70,27 @@ class _Plan:
     rule: Anomaly
     mark: str  # its fingerprint
     jobs: list[_Job] = field(default_factory=list)
+    states: dict[str, SeriesState] = field(default_factory=dict)  # every series' lifecycle before
 
 
-_Said = tuple[_Judged, int, Point, int, bool]  # (series, bucket index, its point, event start, resolved)
+_Said = tuple[_Judged, int, Point, Action]  # (series, bucket index, its point, what the lifecycle said)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One alert: the events of an incident (see `alerts.incidents`) decided in this evaluation."""
+
+    said: list[_Said]
+    incident: int
+    resolved: bool
+    total: int = 0
+    items: int = 1
 
 
 @dataclass
 class _Told:
-    said: list[_Said] = field(default_factory=list)
-    ongoing: list[tuple[_Judged, int, Point, int]] = field(default_factory=list)  # first sight: events still open
+    said: list[_Message] = field(default_factory=list)
+    ongoing: list[_Said] = field(default_factory=list)  # first sight: events still open
     states: dict[str, SeriesState] = field(default_factory=dict)
     checkpoints: dict[str, tuple[int, ScanState]] = field(default_factory=dict)
 
@@ -119,7 +132,7 @@ def evaluate_anomalies(
     alerts = _alerts(config, store, [t.said for t in told], until, reads, lookups)
     for plan, outcome, rule_alerts in zip(plans, told, alerts, strict=True):
         if len(outcome.ongoing) > 1:
-            events = [_status(done, i, point, since, False, config) for done, i, point, since in outcome.ongoing]
+            events = [_status(*said, config) for said in outcome.ongoing]
             rule_alerts.append(digest(plan.rule, events, now, config.currency))
         for alert in rule_alerts:  # before the states: a crash in between repeats nothing (the outbox dedupes by key)
             enqueue(alert)
@@ -137,7 +150,7 @@ def _plan(
     if heads and any(h.fingerprint != plan.mark for h in heads.values()):
         scans.forget(rule.name)
         heads = {}
-    states = scans.lifecycle(rule.name) if heads else {}
+    states = plan.states = scans.lifecycle(rule.name) if heads else {}
     names = watched(config, rule)
     due = []
     for key, head in heads.items():
@@ -171,28 +184,52 @@ def _plan(
 
 def _told(plan: _Plan, judged: Mapping[int, _Judged], until: int) -> _Told:
     """What a rule says (on a first sight: what is still open, in one message) and keeps."""
-    rule = plan.rule
     told = _Told()
+    said: list[_Said] = []
     for job in plan.jobs:
         done = judged.get(id(job))
         if done is None:  # no complete bucket to scan yet
             continue
         state = done.state
         if job.first_sight and state.open_since is not None and done.last_anomalous is not None:
-            told.ongoing.append((done, *done.last_anomalous, state.open_since))
+            told.ongoing.append((done, *done.last_anomalous, Action("fire", state.open_since, state.excess)))
             state = replace(state, alerted=True, last_alert=until)  # told now, in one message
         elif not job.first_sight:
-            told.said += [
-                (done, i, point, action.event_start, action.kind == "resolve")
-                for i, action, point in done.actions
-                if action.kind == "fire" or rule.send_resolved
-            ]
+            said += [(done, i, point, action) for i, action, point in done.actions]
         told.states[job.key] = state
         told.checkpoints[job.key] = (job.origin, done.checkpoint)
+    told.said, told.states = _incidents(plan.rule, said, plan.states, told.states)
     if len(told.ongoing) == 1:
-        done, i, point, since = told.ongoing[0]
-        told.said.append((done, i, point, since, False))
+        said = told.ongoing[0]
+        told.said.append(_Message([said], said[3].event_start, False))
     return told
+
+
+def _incidents(
+    rule: Anomaly, said: list[_Said], before: Mapping[str, SeriesState], after: Mapping[str, SeriesState]
+) -> tuple[list[_Message], dict[str, SeriesState]]:
+    """What `said` makes as messages, one per incident, and the states to keep."""
+    by_item = rule.by == "line_item"
+
+    def group(key: str) -> str:
+        source, _ = series_named(key)
+        return source if by_item and source is not None else key
+
+    events = [
+        Event(
+            done.job.key,
+            group(done.job.key),
+            action.event_start,
+            done.job.state.start + i * done.job.state.step,
+            done.job.state.step,
+            action.kind == "resolve",
+            action.excess,
+        )
+        for done, i, _, action in said
+    ]
+    messages, kept = gather(events, before, after, group, rule.send_resolved)
+    told = [_Message([said[n] for n in m.events], m.incident, m.resolved, m.total, m.items) for m in messages]
+    return told, kept
 
 
 def _history(rule: Anomaly, step: int) -> int:
@@ -330,36 +367,60 @@ def _scan(config: Config, job: _Job, until: int, reads: Reads) -> Scan:
     return Scan(state, values, max(0, count - REWIND[step]), config.tz, params_of(job.rule, step))
 
 
-def _status(done: _Judged, i: int, point: Point, event_start: int, resolved: bool, config: Config) -> AnomalyStatus:
+def _status(done: _Judged, i: int, point: Point, action: Action, config: Config) -> AnomalyStatus:
     job, step = done.job, done.checkpoint.step
     start = job.state.start + i * step
+    resolved = action.kind == "resolve"
     return status_of(
-        job.rule, job.source, job.line_item, start, step, point, event_start, resolved, config.tz, config.currency
+        job.rule,
+        job.source,
+        job.line_item,
+        start,
+        step,
+        point,
+        action.event_start,
+        resolved,
+        config.tz,
+        config.currency,
+        excess=action.excess,
     )
 
 
 def _alerts(
-    config: Config, store: Store, said: Sequence[list[_Said]], until: int, reads: Reads, lookups: _Lookups
+    config: Config, store: Store, said: Sequence[list[_Message]], until: int, reads: Reads, lookups: _Lookups
 ) -> list[list[Alert]]:
-    """The alerts of each list of `said`; a firing one names its drivers, from the weeks before
-    its bucket: from `reads` where they hold those weeks, else read for all such alerts at once."""
+    """The alerts of each list of messages; a firing one names its drivers, from the weeks before
+    its bucket: from `reads` where they hold those weeks, else read for all such alerts at once.
+    An incident's message leads with its largest deviation (a resolved one: its last event) and
+    lists the others."""
     more = Reads(store, until)
-    for done, i, _, _, resolved in chain.from_iterable(said):
-        first, _ = _window(done, i)
-        if not resolved and not _holds(reads, done.job, first):
-            for source, items in _wanted(store, done.job, first, until, lookups):
-                more.want(source, done.job.state.step, first, items)
+    for message in chain.from_iterable(said):
+        for done, i, _, _ in message.said if not message.resolved else ():
+            first, _ = _window(done, i)
+            if not _holds(reads, done.job, first):
+                for source, items in _wanted(store, done.job, first, until, lookups):
+                    more.want(source, done.job.state.step, first, items)
     more.load()
     alerts = []
     for group in said:
         alerts.append([])
-        for done, i, point, event_start, resolved in group:
-            status = _status(done, i, point, event_start, resolved, config)
-            if not resolved:
-                first, bucket = _window(done, i)
-                held = reads if _holds(reads, done.job, first) else more
-                status = replace(status, drivers=_drivers(done.job, first, bucket, held, config))
-            alerts[-1].append(alert_of(done.job.rule, status))
+        for message in group:
+            statuses = []
+            for done, i, point, action in message.said:
+                status = _status(done, i, point, action, config)
+                if not message.resolved:
+                    first, bucket = _window(done, i)
+                    held = reads if _holds(reads, done.job, first) else more
+                    status = replace(status, drivers=_drivers(done.job, first, bucket, held, config))
+                statuses.append(status)
+            if message.resolved:
+                lead, *others = reversed(statuses)
+                lead = replace(lead, excess=message.total)
+            else:
+                lead, *others = sorted(statuses, key=lambda st: -abs(st.deviation))
+            rule = message.said[0][0].job.rule
+            items = max(message.items, len(statuses))
+            alerts[-1].append(alert_of(rule, replace(lead, also=tuple(others), items=items), message.incident))
     return alerts
 
 
@@ -404,11 +465,17 @@ def replay_rules(
         jobs += _new_jobs(store, rule, looking, names, set(), begin, end, lookups)
     reads = Reads(store, end)
     judged = _judge(config, store, jobs, end, store.completeness.all(), reads, lookups)
-    said = []
+    said: dict[str, list[_Said]] = {rule.name: [] for rule in rules}
     for done in (judged[id(job)] for job in jobs if id(job) in judged):
-        step = done.checkpoint.step
-        for i, action, point in done.actions:
-            loud = done.job.state.start + (i + 1) * step >= begin
-            if loud and (action.kind == "fire" or done.job.rule.send_resolved):
-                said.append((done, i, point, action.event_start, action.kind == "resolve"))
-    return _alerts(config, store, [said], end, reads, lookups)[0]
+        said[done.job.rule.name] += [(done, i, point, action) for i, action, point in done.actions]
+    messages = []
+    for rule in rules:
+        told, _ = _incidents(rule, said[rule.name], {}, {})
+        messages += [m for m in told if _ended(m.said[-1]) >= begin]
+    return _alerts(config, store, [messages], end, reads, lookups)[0]
+
+
+def _ended(said: _Said) -> int:
+    """When what the lifecycle said was decided: the end of its bucket."""
+    done, i, _, _ = said
+    return done.job.state.start + (i + 1) * done.job.state.step

@@ -36,45 +36,86 @@ _REASONS = {"spike": "unusual spend", "ramp": "spend rising steadily", "new": "n
 def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
     money = money_in(status.currency)
     series = series_label(status.source, status.line_item)
+    if status.items > 1:
+        series = f"{status.source or 'all sources'} ({status.items} line items)"
     rate = "/h" if status.step < 86400 else "/day"
     when = _bucket_label(status.bucket_start, status.step, tz)
+    members = _members(status, rate)
     if status.resolved:
+        facts = [
+            ("Since", (Span(local_time(status.event_start, tz, with_year=False)),)),
+            ("Now", (Span(f"{money(status.value)}{rate} ({when}), expected {money(status.expected)}{rate}"),)),
+        ]
+        if status.excess:
+            total = signed(status.excess, status.currency)
+            facts.append(("Cost in total", (Span(total, "b"), Span(" over what was expected"))))
         return Doc(
             title=f"[alertd] {alert.rule}: {series} back to normal",
             lead=(Span("RESOLVED", "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {series} is back to normal")),
-            facts=(
-                ("Since", (Span(local_time(status.event_start, tz, with_year=False)),)),
-                ("Now", (Span(f"{money(status.value)}{rate} ({when}), expected {money(status.expected)}{rate}"),)),
-            ),
-            tables=(),
+            facts=tuple(facts),
+            tables=members,
         )
-    change = signed(status.deviation, status.currency)
+    every = (status, *status.also)  # an incident's numbers are its line items' together
+    value, expected = sum(m.value for m in every), sum(m.expected for m in every)
+    deviation, excess = value - expected, sum(m.excess for m in every)
     relative = " (from zero)"
-    if status.expected:
-        shown = rounded_percent(status.deviation, status.expected)
+    if expected:
+        shown = rounded_percent(deviation, expected)
         relative = f" ({'+' if shown > 0 else ''}{shown}%)"
     what = _REASONS.get(status.reason, "unusual spend")
     facts: list[tuple[str, tuple[Span, ...]]] = [
         ("When", (Span(when),)),
-        ("Actual", (Span(f"{money(status.value)}{rate}", "b"), Span(f" vs expected {money(status.expected)}{rate}"))),
+        ("Actual", (Span(f"{money(value)}{rate}", "b"), Span(f" vs expected {money(expected)}{rate}"))),
         ("Usual range", (Span(f"{money(status.low)} to {money(status.high)}{rate}"),)),
-        ("Deviation", (Span(change, "b"), Span(f"{rate}{relative}"))),
+        ("Deviation", (Span(signed(deviation, status.currency), "b"), Span(f"{rate}{relative}"))),
     ]
+    if status.also:
+        facts.pop(2)  # each line item has its own range
     if status.event_start < status.bucket_start:
         facts.append(("Since", (Span(local_time(status.event_start, tz, with_year=False)),)))
-    if status.month_cost > 0:
+    if excess:
+        facts.append(("Excess so far", (Span(signed(excess, status.currency)),)))
+    if deviation > 0:
+        day = deviation * max(1, 86400 // status.step)
+        facts.append(("Over a day", (Span(f"+{money(day)}"), Span(" if it goes on at this rate"))))
+    month_cost = status.month_cost + sum(m.month_cost for m in status.also)
+    if month_cost > 0:
         month = MONTHS[status.bucket_start.astimezone(tz).month - 1]
-        facts.append(("If it continues", (Span(f"+{money(status.month_cost)} by the end of {month}"),)))
+        facts.append(("If it continues", (Span(f"+{money(month_cost)} by the end of {month}"),)))
     drivers = tuple(
         (f"{d.source} / {d.line_item}", money(d.amount), signed(d.change, status.currency)) for d in status.drivers
     )
-    tables = (Table("What drove it", ("Line item", "Actual", "Deviation"), drivers),) if drivers else ()
+    tables = members or ((Table("What drove it", ("Line item", "Actual", "Deviation"), drivers),) if drivers else ())
     return Doc(
-        title=f"[alertd] {alert.rule}: {what} on {series}, {money(status.value)}{rate} vs {money(status.expected)}",
+        title=f"[alertd] {alert.rule}: {what} on {series}, {money(value)}{rate} vs {money(expected)}",
         lead=(Span(alert.severity.upper(), "b"), Span(" · "), Span(alert.rule, "b"), Span(f": {what} on {series}")),
         facts=tuple(facts),
         tables=tables,
     )
+
+
+def _members(status: AnomalyStatus, rate: str) -> tuple[Table, ...]:
+    """An incident's line items, the lead first: what each spent, was expected to, and its excess."""
+    if not status.also:
+        return ()
+    money = money_in(status.currency)
+    every = (status, *status.also)
+    if status.resolved:  # their costs are in the incident's total
+        rows = tuple(
+            (series_label(m.source, m.line_item), f"{money(m.value)}{rate}", f"{money(m.expected)}{rate}")
+            for m in every
+        )
+        return (Table("Line items back to normal", ("Line item", "Now", "Expected"), rows),)
+    rows = tuple(
+        (
+            series_label(m.source, m.line_item),
+            f"{money(m.value)}{rate}",
+            f"{money(m.expected)}{rate}",
+            signed(m.excess, m.currency),
+        )
+        for m in every
+    )
+    return (Table("Line items that went off together", ("Line item", "Actual", "Expected", "Excess so far"), rows),)
 
 
 def render_anomaly_digest(digest: AnomalyDigest, tz: ZoneInfo) -> Doc:

@@ -12,7 +12,8 @@ Each bucket is compared with what its own past says it should be:
   flat history does not make every cent an anomaly.
 - a bucket is anomalous when its robust z-score passes `sensitivity` (a spike or a step), or
   when a CUSUM of moderate z-scores passes twice that (a ramp or a creeping shift), and the
-  deviation is at least `min_impact` and `min_percent`. Spend appearing where the history is
+  deviation is at least `min_impact`, `min_share` of the series' typical bucket and
+  `min_percent` of the expected one. Spend appearing where the history is
   all zeros counts once it passes `min_impact`.
 - what happened at the same point of each of the last two months (a month-start batch job) is
   normal: a bucket no higher than that is not anomalous.
@@ -33,7 +34,7 @@ from bisect import bisect_left, insort
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.rules.clock import offsets
@@ -48,6 +49,10 @@ CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's 
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
 BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
 RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
+# An hourly departure that at least SEEN_TIMES buckets of the baseline matched (within a
+# quarter, as a ratio) is the series' heavy tail showing again, not news.
+SEEN_TIMES = 10
+SEEN_MARGIN = math.log(1.25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,7 @@ def resume(
     min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
     walls, utcs = seasonal_pairs(vals, base, end, week, weeks, per_day, days, first, step, clock)
     sensitivity, half = params.sensitivity, params.sensitivity / 2
+    heavy = step < DAY  # hourly noise has heavy tails; a daily bucket averages them out
     up, down = params.direction == "up", params.direction == "down"
     learning = len(residuals) < min_residuals
     # Most buckets are calm: that path is inline, on locals, with comparisons for max/min, and
@@ -258,15 +264,16 @@ def resume(
                 head += 1
             append(score)
             continue
-        point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, params)
-        if point.reason in ("spike", "ramp"):
-            if value > expected:
-                recent = _slide(recent, vals, slid, t, baseline)
-                slid = t
-            if (value > expected and _intermittent(recent, value)) or _recurring(
-                vals, exps, t, first, step, tz, value - expected
-            ):
-                point = point._replace(anomalous=False, reason="recurring")
+        recent = _slide(recent, vals, slid, t, baseline)
+        slid = t
+        floor = _floor(recent, params)
+        point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, floor, params)
+        if point.reason in ("spike", "ramp") and (
+            (value > expected and _intermittent(recent, value))
+            or (heavy and _seen(vals, exps, t, baseline, relative))
+            or _recurring(vals, exps, t, first, step, tz, value - expected)
+        ):
+            point = point._replace(anomalous=False, reason="recurring")
         if point.anomalous:
             cusum = 0.0
         elif point.reason != "recurring":  # what was seen before does not build up either
@@ -332,6 +339,25 @@ def _intermittent(recent: list[int], value: int) -> bool:
     return n >= BURSTS and recent[n // 2] + recent[(n - 1) // 2] == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
 
 
+def _seen(values: Sequence[int], expected: Sequence[int], t: int, baseline: int, relative: float) -> bool:
+    """Whether at least `SEEN_TIMES` buckets of the baseline before bucket `t` departed from their
+    expectation about as far (`SEEN_MARGIN`) the same way as `relative` (a log ratio). Only asked
+    at a would-be alert, so its cost (one pass over the baseline) is paid rarely."""
+    reach = relative - math.copysign(SEEN_MARGIN, relative)
+    found = 0
+    for i in range(max(0, t - baseline), t):
+        usual = expected[i]
+        if usual == MISSING:
+            continue
+        past = values[i]
+        before = math.log((max(past, 0) + ABS_NOISE_FLOOR) / (usual + ABS_NOISE_FLOOR))
+        if (before >= reach) if relative > 0 else (before <= reach):
+            found += 1
+            if found >= SEEN_TIMES:
+                return True
+    return False
+
+
 def _remember(
     residuals: MutableSequence[float], head: int, noise: MutableSequence[float], relative: float, size: int
 ) -> int:
@@ -344,6 +370,17 @@ def _remember(
     return head
 
 
+def _floor(recent: Sequence[int], params: AnomalyParams) -> int:
+    """The least deviation of a bucket worth an alert: `min_impact`, and `min_share` percent of
+    the series' typical bucket (the median of its baseline), so a big series' wobble is not news."""
+    n = len(recent)
+    typical = (recent[n // 2] + recent[(n - 1) // 2]) // 2 if n else 0
+    if typical <= 0 or not params.min_share:
+        return params.min_impact
+    share = (Decimal(typical) * params.min_share / 100).to_integral_value(ROUND_CEILING)
+    return max(params.min_impact, int(share))
+
+
 def _verdict(
     value: int,
     expected: int,
@@ -352,6 +389,7 @@ def _verdict(
     cusum: float,
     drift: float,
     had_spend: bool,
+    floor: int,
     params: AnomalyParams,
 ) -> Point:
     k = params.sensitivity
@@ -359,10 +397,10 @@ def _verdict(
     directed = _signed(score, params.direction)
     if not had_spend and value > 0:
         # New spend where there was none: anomalous once it matters.
-        new = params.direction != "down" and value >= max(params.min_impact, ABS_NOISE_FLOOR)
+        new = params.direction != "down" and value >= max(floor, ABS_NOISE_FLOOR)
         return Point(value, expected, score, new, "new" if new else "small", sigma, k)
     if directed >= k or (directed >= k / 2 and cusum + min(directed, CUSUM_CAP) - drift >= 2 * k):
-        impact = abs(deviation) >= params.min_impact and (
+        impact = abs(deviation) >= floor and (
             expected == 0 or Decimal(abs(deviation) * 100) >= params.min_percent * expected
         )
         kind = "spike" if directed >= k else "ramp"

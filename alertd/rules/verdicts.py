@@ -18,6 +18,7 @@ ABS_NOISE_FLOOR = 10_000  # micro-units: a cent, so that a flat history does not
 class AnomalyParams:
     sensitivity: float = DEFAULT_SENSITIVITY
     min_impact: int = 0  # micro-units per bucket
+    min_share: Decimal = Decimal(0)  # percent of the series' typical bucket an excess must also reach
     min_percent: Decimal = Decimal(0)
     direction: str = "up"  # up, down, both
     baseline: timedelta | None = None  # default: 28 days hourly, 120 days daily

@@ -50,9 +50,13 @@ class ScanStates:
         return found
 
     def lifecycle(self, rule: str) -> dict[str, SeriesState]:
-        sql = "SELECT series, open_since, alerted, quiet, last_alert, last_bucket FROM series_state WHERE rule = ?"
+        sql = (
+            "SELECT series, open_since, alerted, quiet, last_alert, last_bucket, excess, incident"
+            " FROM series_state WHERE rule = ?"
+        )
         return {
-            series: SeriesState(o, bool(a), q, la, lb) for series, o, a, q, la, lb in self.conn.execute(sql, (rule,))
+            series: SeriesState(o, bool(a), q, la, lb, ex, inc)
+            for series, o, a, q, la, lb, ex, inc in self.conn.execute(sql, (rule,))
         }
 
     def save(
@@ -86,9 +90,10 @@ class ScanStates:
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO series_state"
-                " (rule, series, open_since, alerted, quiet, last_alert, last_bucket) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (rule, series, open_since, alerted, quiet, last_alert, last_bucket, excess, incident)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (rule, key, s.open_since, s.alerted, s.quiet, s.last_alert, s.last_bucket)
+                    (rule, key, s.open_since, s.alerted, s.quiet, s.last_alert, s.last_bucket, s.excess, s.incident)
                     for key, s in lifecycle.items()
                 ],
             )

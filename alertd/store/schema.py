@@ -278,6 +278,42 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id);
     """,
+    # 13: what an anomaly event has cost so far and the incident it belongs to (one message for
+    # the line items of a source that went off together); and what people said about an alert.
+    # series_state is restated, not ALTERed, so that the step runs again safely.
+    """
+    DROP TABLE IF EXISTS series_state_13;
+    CREATE TABLE series_state_13 (
+        rule TEXT NOT NULL,
+        series TEXT NOT NULL,
+        open_since INTEGER,
+        alerted INTEGER NOT NULL DEFAULT 0,
+        quiet INTEGER NOT NULL DEFAULT 0,
+        last_alert INTEGER,
+        last_bucket INTEGER,
+        excess INTEGER NOT NULL DEFAULT 0,  -- micro-units
+        incident INTEGER,
+        PRIMARY KEY (rule, series)
+    );
+    INSERT INTO series_state_13 (rule, series, open_since, alerted, quiet, last_alert, last_bucket)
+        SELECT rule, series, open_since, alerted, quiet, last_alert, last_bucket FROM series_state;
+    DROP TABLE series_state;
+    ALTER TABLE series_state_13 RENAME TO series_state;
+    CREATE TABLE IF NOT EXISTS feedback (
+        alert_id INTEGER PRIMARY KEY REFERENCES alerts (id),  -- a changed mind replaces
+        rule TEXT NOT NULL,
+        series TEXT NOT NULL,               -- source/line item, as series_state names it
+        verdict TEXT NOT NULL CHECK (verdict IN ('expected', 'unexpected')),
+        bucket_start INTEGER NOT NULL,      -- the bucket alerted on (unix time)
+        step INTEGER NOT NULL,
+        value INTEGER NOT NULL,             -- micro-units
+        expected INTEGER NOT NULL,
+        until INTEGER,                      -- a planned change: spend at its level is expected until then
+        note TEXT,
+        created INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS feedback_rule ON feedback (rule, series);
+    """,
 ]
 
 
