@@ -243,6 +243,11 @@ class AnomalyStatus:
     def deviation(self) -> int:
         return self.value - self.expected
 
+    @property
+    def together(self) -> int:
+        """The deviation of the incident's line items told with this one, summed."""
+        return self.deviation + sum(m.deviation for m in self.also)
+
 
 @dataclass(frozen=True, slots=True)
 class SourceStatus:

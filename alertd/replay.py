@@ -18,6 +18,7 @@ from alertd.alerts.budget import decide
 from alertd.config import Budget, Config
 from alertd.evaluate import scan_pool
 from alertd.evaluate.anomalies import replay_rules
+from alertd.evaluate.enqueue import members
 from alertd.model import Alert, AnomalyStatus, Sent, utc
 from alertd.money import MICROS, decimal_string
 from alertd.rules.budget import Coverage, selects, status_of, windows
@@ -46,6 +47,8 @@ class Replayed:
             data["value"] = decimal_string(status.value)
             data["expected"] = decimal_string(status.expected)
             data["reason"] = status.reason
+            data["step"] = status.step
+            data["also"] = members(status)
         else:
             data["series"] = {"source": None, "line_item": None}
             data["threshold"] = str(self.alert.threshold)
@@ -70,7 +73,7 @@ def attention(found: Sequence[Replayed], rule: str, span: timedelta) -> Attentio
     mine = [r.alert for r in found if r.alert.rule == rule]
     days = Decimal(max(span.total_seconds(), HOUR)) / 86400
     excess = [
-        a.status.deviation * (86400 // a.status.step)
+        a.status.together * (86400 // a.status.step)
         for a in mine
         if isinstance(a.status, AnomalyStatus) and not a.status.resolved
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,9 @@ from alertd.money import decimal_string, format_money, to_micros
 from alertd.percent import rounded_percent
 from alertd.store import Store
 from alertd.store.silences import held_until
+
+FEEDBACK_SHOWN = 20
+ANOMALIES_SHOWN = timedelta(days=7)
 
 
 def collect(
@@ -48,6 +51,8 @@ def collect(
         summary = closing.get(status.rule)
         budgets.append(budget_json(status, tz) | {"summary": None if summary is None else _summary(summary, local)})
     since = min((datetime.fromisoformat(b["period_start"]) for b in budgets), default=now)
+    if config.anomalies:  # an anomaly has no period: the last week's, to give feedback on
+        since = min(since, now - ANOMALIES_SHOWN)
     silences = store.silences.active(now)
     alerts = [
         {
@@ -58,6 +63,19 @@ def collect(
         for a in store.outbox.alerts_since(since)
     ]
     failing = [d.as_json(tz) for d in store.outbox.failing(limit=10)]
+    feedback = [
+        {
+            "alert": n.alert_id,
+            "rule": n.rule,
+            "series": n.series,
+            "verdict": n.verdict,
+            "bucket": local(utc(n.bucket)),
+            "until": local(utc(n.until)) if n.until is not None else None,
+            "note": n.note,
+            "given": local(utc(n.created)),
+        }
+        for n in store.feedback.recent(FEEDBACK_SHOWN)
+    ]
     return {
         "currency": config.currency,
         "now": local(now),
@@ -65,6 +83,7 @@ def collect(
         "budgets": budgets,
         "alerts": alerts,
         "failing_deliveries": failing,
+        "feedback": feedback,
     }
 
 
@@ -142,10 +161,17 @@ def render_text(status: dict[str, Any]) -> str:
                 f"  {f['channel']} {f['url']}: {state} after {len(f['attempts'])} attempt(s), the last at"
                 f" {last['at']} failed: {last['error']}  ({f['alert']})"
             )
-    lines += ["", "Alerts this period:"]
+    lines += ["", "Alerts this period, and anomalies of the last 7 days (#: the number `alertd feedback` takes):"]
     for a in status["alerts"] or [{"title": "none"}]:
         state = f" [{_delivery_counts(a)}]" if "sent" in a else ""
-        lines.append(f"  {a.get('created', '')} {a['title']}{state}".rstrip())
+        number = f"#{a['id']} " if "id" in a else ""
+        lines.append(f"  {number}{a.get('created', '')} {a['title']}{state}".rstrip())
+    if status["feedback"]:
+        lines += ["", "Feedback on anomaly alerts (newest first):"]
+        for f in status["feedback"]:
+            until = f" until {f['until']}" if f["until"] else ""
+            note = f" ({f['note']})" if f["note"] else ""
+            lines.append(f"  #{f['alert']} {f['rule']} {f['series']} at {f['bucket']}: {f['verdict']}{until}{note}")
     return "\n".join(lines)
 
 

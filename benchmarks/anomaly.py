@@ -119,7 +119,7 @@ def check_targets(scores: list[Score]) -> None:
         f"{'MET' if ok else 'NOT MET'} (recall {mine.recall:.2f}, {mine.false_per_90d:.2f} false/series/90d)"
     )
     for other in scores:
-        if other.name in (alertd_adapter.LIFECYCLE, alertd_adapter.SCAN):
+        if other.name in (alertd_adapter.LIFECYCLE, alertd_adapter.SCAN, alertd_adapter.TOLD):
             continue
         ahead = mine.recall >= other.recall and mine.false_per_90d <= other.false_per_90d
         print(f"  ahead of {other.name} on recall and false alarms at once: {'yes' if ahead else 'NO'}")
@@ -130,8 +130,11 @@ def nab_tables(scores_of: dict[str, list[Score]]) -> None:
     for category, scores in scores_of.items():
         print(f"\n{category}:")
         print(main_table(scores))
-    mine = alertd_adapter.LIFECYCLE
-    for label, group in (("tuned on", NAB_TUNED), ("held out", NAB_HELD_OUT)):
+    for mine, label, group in (
+        (mine, label, group)
+        for mine in (alertd_adapter.LIFECYCLE, alertd_adapter.TOLD)
+        for label, group in (("tuned on", NAB_TUNED), ("held out", NAB_HELD_OUT))
+    ):
         chosen = [sc for c in group for sc in scores_of.get(c, []) if sc.name == mine]
         if not chosen:
             continue

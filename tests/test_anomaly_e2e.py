@@ -98,3 +98,53 @@ def test_check_alerts_on_a_fresh_anomaly_once_and_says_what_drove_it(write, tmp_
     body = post["message"]
     assert "Usual range" in body and "If it continues" in body
     assert "feed / egress" in body.split("What drove it")[1]  # the line item behind the deviation
+
+
+def test_feedback_expected_stops_the_same_shape_coming_back(write, tmp_path: Path) -> None:
+    """A weekly batch on gpu (x4 for two hours) alerts the first time; `alertd feedback ID
+    expected` makes the next week's run normal, where without it that run alerts again. Status
+    shows the feedback, replay honours it, and a wrong alert number is a clean error."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=50)
+    hours = 50 * 24
+    weekly = {"gpu": ("spike", hours - 3 - 168)}
+    write_feed(tmp_path / "all.csv", start, hours, weekly, seed=5)
+    rows = (tmp_path / "all.csv").read_text().splitlines()
+    second = rows[1 + (hours - 3) * 5 : 1 + (hours - 1) * 5]
+    for row in second:  # next week's run, at the same hour of the week
+        moment, item, amount = row.split(",")
+        if item == "gpu":
+            rows[rows.index(row)] = f"{moment},{item},{Decimal(amount) * 4}"
+
+    def checked(folder: str, feedback: bool) -> tuple[list[str], Path]:
+        root = tmp_path / folder
+        root.mkdir()
+        rules = root / "rules.yaml"
+        rules.write_text(RULES.replace("OUT", "json://127.0.0.1:9/").replace("costs.db", str(root / "costs.db")))
+        rules.write_text(rules.read_text().replace("path: feed.csv", f"path: {root / 'feed.csv'}"))
+        # the history (judged silently at the rule's first look), then the day of the first run
+        for until in (hours - 168 - 24, hours - 168):
+            (root / "feed.csv").write_text("\n".join(rows[: 1 + until * 5]) + "\n")
+            assert run_cli("check", "-c", str(rules)).returncode in (0, 1)  # no receiver there: retried later
+        told = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)["alerts"]
+        titles = [a["title"] for a in told]
+        if feedback:
+            said = run_cli("feedback", "-c", str(rules), str(told[0]["id"]), "expected", "--note", "weekly batch")
+            assert said.returncode == 0, said.stderr
+            assert "feed/gpu" in said.stdout and "no longer alerts" in said.stdout
+        (root / "feed.csv").write_text("\n".join(rows) + "\n")
+        assert run_cli("check", "-c", str(rules)).returncode in (0, 1)
+        told = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)["alerts"]
+        return titles + [a["title"] for a in told[len(titles) :]], rules
+
+    plain, _ = checked("plain", feedback=False)
+    assert len(plain) == 2 and all("feed / gpu" in t for t in plain), plain
+    quiet, rules = checked("told", feedback=True)
+    assert len(quiet) == 1, quiet
+    status = run_cli("status", "-c", str(rules))
+    assert "feed/gpu" in status.stdout.split("Feedback on anomaly alerts")[1] and "weekly batch" in status.stdout
+    replayed = run_cli("replay", "-c", str(rules), "--json")
+    gpu = [json.loads(line) for line in replayed.stdout.splitlines() if '"gpu"' in line]
+    assert len(gpu) == 1, gpu  # the first run only: replay honours the feedback
+    wrong = run_cli("feedback", "-c", str(rules), "999", "expected")
+    assert wrong.returncode == 2 and "no alert 999" in wrong.stderr and "Traceback" not in wrong.stderr

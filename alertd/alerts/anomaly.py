@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from alertd.alerts.feedback import Expects, Feedback, expects
 from alertd.config import Anomaly, route
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, Contributor, SeriesState
 from alertd.money import MICROS
@@ -84,9 +85,11 @@ def replay_series(
     tz: ZoneInfo,
     params: AnomalyParams,
     cooldown: timedelta | None = None,
+    feedback: Sequence[Feedback] = (),
 ) -> list[int]:
     """Indices of the buckets at which an alert would be sent, each bucket seen at its end."""
-    _, actions, _ = judge(scan(values, start, step, tz, params), start, step, SeriesState(), cooldown)
+    points = scan(values, start, step, tz, params)
+    _, actions, _ = judge(points, start, step, SeriesState(), cooldown, expects(feedback, tz))
     return [i for i, action in actions if action.kind == "fire"]
 
 
@@ -115,10 +118,16 @@ def fingerprint(rule: Anomaly, tz: ZoneInfo) -> str:
 
 
 def judge(
-    points: Verdicts, first: int, step: int, state: SeriesState, cooldown: timedelta | None
+    points: Verdicts,
+    first: int,
+    step: int,
+    state: SeriesState,
+    cooldown: timedelta | None,
+    expected: Expects | None = None,
 ) -> tuple[SeriesState, list[tuple[int, Action]], int | None]:
     """Run the lifecycle over the buckets (from unix time `first`) not judged yet, each seen at its
-    end: the new state, the actions (by index into `points`), and the last anomalous index."""
+    end: the new state, the actions (by index into `points`), and the last anomalous index. An
+    anomalous bucket that feedback says to expect (`expected`) counts as such: not calm, not news."""
     begin = 0 if state.last_bucket is None else max(0, (state.last_bucket - first) // step + 1)
     actions = []
     last_anomalous = None
@@ -130,6 +139,8 @@ def judge(
                 continue
             point = points[i]
         bucket_start = first + i * step
+        if point.anomalous and expected is not None and expected(bucket_start, point):
+            point = point._replace(anomalous=False, reason="expected")
         if point.anomalous:
             last_anomalous = i
         if point.anomalous or state.open_since is not None:

@@ -25,7 +25,14 @@ from alertd.cli.costs import (
     cmd_validate,
 )
 from alertd.cli.dashboard import cmd_dashboard
-from alertd.cli.outbox import cmd_deliveries, cmd_notify_test, cmd_silence, cmd_silences, cmd_unsilence
+from alertd.cli.outbox import (
+    cmd_deliveries,
+    cmd_feedback,
+    cmd_notify_test,
+    cmd_silence,
+    cmd_silences,
+    cmd_unsilence,
+)
 from alertd.redact import redact
 
 
@@ -139,6 +146,16 @@ def _parser() -> argparse.ArgumentParser:
     verb("silences", cmd_silences, "the active silences")
     us = verb("unsilence", cmd_unsilence, "end a silence now")
     us.add_argument("id", type=int, metavar="ID")
+    fb = verb(
+        "feedback",
+        cmd_feedback,
+        "say whether an anomaly alert was expected: expected ones stop alerting on the same shape at the same time"
+        " of week or month (or, with --until, on spend up to that level until then)",
+    )
+    fb.add_argument("alert_id", type=int, metavar="ALERT_ID", help="the alert's number, as `alertd status` shows it")
+    fb.add_argument("verdict", choices=("expected", "unexpected"))
+    fb.add_argument("--until", metavar="DATE", help="a planned change: its level is normal until then")
+    fb.add_argument("--note", metavar="TEXT", help="why, for whoever reads status later")
     nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")
     nt.add_argument("channel", nargs="*", metavar="CHANNEL", help="default: every channel")
 

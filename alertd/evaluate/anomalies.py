@@ -20,92 +20,38 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import chain
 
 from alertd import lifecycle
-from alertd.alerts.anomaly import Action, alert_of, digest, drivers, fingerprint, judge, params_of, status_of
-from alertd.alerts.incidents import Event, gather
+from alertd.alerts.anomaly import Action, digest, fingerprint, judge, params_of
+from alertd.alerts.feedback import expects
 from alertd.config import Anomaly, Config
+from alertd.evaluate.anomaly_jobs import Job, Judged, Lookups, Said, wanted
+from alertd.evaluate.anomaly_messages import Notice, incidents, status_at, to_alerts
 from alertd.evaluate.anomaly_reads import Reads
 from alertd.evaluate.scan_pool import Scan, Scanned, scan_all
-from alertd.model import Alert, AnomalyStatus, Contributor, SeriesState, series_key, series_named
-from alertd.rules.anomaly import ScanState, fresh, history_needed, shape_for
+from alertd.model import Alert, SeriesState, series_key, series_named
+from alertd.rules.anomaly import ScanState, fresh, history_needed
 from alertd.rules.series import DAY, HOUR, group_of, selects_item, sources_of, step_of, watched
-from alertd.rules.verdicts import Point
 from alertd.store import Store
 
 REWIND = {HOUR: 6, DAY: 3}  # buckets a checkpoint trails the last judged one: late revisions land after it
 STEP_PROBE = int(history_needed(None, DAY).total_seconds())  # how far back a new source's bucket length is read
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One series to scan in this evaluation, from `state.start` to the last complete bucket."""
-
-    rule: Anomaly
-    key: str
-    source: str | None
-    line_item: str | None
-    sources: list[str]
-    origin: int
-    state: ScanState
-    first_sight: bool
-    lifecycle: SeriesState  # the series' alert lifecycle before this evaluation
-
-
-@dataclass(frozen=True, slots=True)
-class _Judged:
-    """What a job's scan and lifecycle said: the points of its actions and of its last anomalous
-    bucket (by index from `job.state.start`), the new lifecycle state and the checkpoint."""
-
-    job: _Job
-    state: SeriesState
-    actions: list[tuple[int, Action, Point]]
-    last_anomalous: tuple[int, Point] | None
-    checkpoint: ScanState
-
-
 @dataclass
 class _Plan:
     rule: Anomaly
     mark: str  # its fingerprint
-    jobs: list[_Job] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
     states: dict[str, SeriesState] = field(default_factory=dict)  # every series' lifecycle before
-
-
-_Said = tuple[_Judged, int, Point, Action]  # (series, bucket index, its point, what the lifecycle said)
-
-
-@dataclass(frozen=True, slots=True)
-class _Message:
-    """One alert: the events of an incident (see `alerts.incidents`) decided in this evaluation."""
-
-    said: list[_Said]
-    incident: int
-    resolved: bool
-    total: int = 0
-    items: int = 1
 
 
 @dataclass
 class _Told:
-    said: list[_Message] = field(default_factory=list)
-    ongoing: list[_Said] = field(default_factory=list)  # first sight: events still open
+    said: list[Notice] = field(default_factory=list)
+    ongoing: list[Said] = field(default_factory=list)  # first sight: events still open
     states: dict[str, SeriesState] = field(default_factory=dict)
     checkpoints: dict[str, tuple[int, ScanState]] = field(default_factory=dict)
-
-
-@dataclass
-class _Lookups:
-    """What rules of one evaluation ask the store alike: bucket lengths and line items per source."""
-
-    steps: dict[str, int | None] = field(default_factory=dict)
-    items: dict[tuple[str, int, int], list[str]] = field(default_factory=dict)
-
-    def line_items(self, store: Store, source: str, since: int, until: int) -> list[str]:
-        if (source, since, until) not in self.items:
-            self.items[source, since, until] = store.sums.line_items(source, since, until)
-        return self.items[source, since, until]
 
 
 def evaluate_anomalies(
@@ -118,7 +64,7 @@ def evaluate_anomalies(
     """Evaluate every anomaly rule on what `changed` (per source: first bucket start, last bucket
     end of rows new or revised since the last evaluation) and the clock make due."""
     until = int(now.timestamp())
-    lookups = _Lookups()
+    lookups = Lookups()
     plans = []
     for rule in config.anomalies:
         lifecycle.beat()
@@ -129,10 +75,10 @@ def evaluate_anomalies(
     jobs = [job for plan in plans for job in plan.jobs]
     judged = _judge(config, store, jobs, until, store.completeness.all(), reads, lookups)
     told = [_told(plan, judged, until) for plan in plans]
-    alerts = _alerts(config, store, [t.said for t in told], until, reads, lookups)
+    alerts = to_alerts(config, store, [t.said for t in told], until, reads, lookups)
     for plan, outcome, rule_alerts in zip(plans, told, alerts, strict=True):
         if len(outcome.ongoing) > 1:
-            events = [_status(*said, config) for said in outcome.ongoing]
+            events = [status_at(*said, config) for said in outcome.ongoing]
             rule_alerts.append(digest(plan.rule, events, now, config.currency))
         for alert in rule_alerts:  # before the states: a crash in between repeats nothing (the outbox dedupes by key)
             enqueue(alert)
@@ -141,7 +87,7 @@ def evaluate_anomalies(
 
 
 def _plan(
-    config: Config, store: Store, rule: Anomaly, changed: Mapping[str, tuple[int, int]], until: int, lookups: _Lookups
+    config: Config, store: Store, rule: Anomaly, changed: Mapping[str, tuple[int, int]], until: int, lookups: Lookups
 ) -> _Plan:
     """The series of `rule` due in this evaluation, each with the state to scan it from."""
     scans = store.scan_states
@@ -162,7 +108,7 @@ def _plan(
             due.append((key, head, revised))
     loaded = scans.load(rule.name, [key for key, _, _ in due]) if due else {}
     plan.jobs = [
-        _Job(
+        Job(
             rule,
             key,
             *series_named(key),
@@ -182,10 +128,10 @@ def _plan(
     return plan
 
 
-def _told(plan: _Plan, judged: Mapping[int, _Judged], until: int) -> _Told:
+def _told(plan: _Plan, judged: Mapping[int, Judged], until: int) -> _Told:
     """What a rule says (on a first sight: what is still open, in one message) and keeps."""
     told = _Told()
-    said: list[_Said] = []
+    said: list[Said] = []
     for job in plan.jobs:
         done = judged.get(id(job))
         if done is None:  # no complete bucket to scan yet
@@ -198,38 +144,11 @@ def _told(plan: _Plan, judged: Mapping[int, _Judged], until: int) -> _Told:
             said += [(done, i, point, action) for i, action, point in done.actions]
         told.states[job.key] = state
         told.checkpoints[job.key] = (job.origin, done.checkpoint)
-    told.said, told.states = _incidents(plan.rule, said, plan.states, told.states)
+    told.said, told.states = incidents(plan.rule, said, plan.states, told.states)
     if len(told.ongoing) == 1:
         said = told.ongoing[0]
-        told.said.append(_Message([said], said[3].event_start, False))
+        told.said.append(Notice([said], said[3].event_start, False))
     return told
-
-
-def _incidents(
-    rule: Anomaly, said: list[_Said], before: Mapping[str, SeriesState], after: Mapping[str, SeriesState]
-) -> tuple[list[_Message], dict[str, SeriesState]]:
-    """What `said` makes as messages, one per incident, and the states to keep."""
-    by_item = rule.by == "line_item"
-
-    def group(key: str) -> str:
-        source, _ = series_named(key)
-        return source if by_item and source is not None else key
-
-    events = [
-        Event(
-            done.job.key,
-            group(done.job.key),
-            action.event_start,
-            done.job.state.start + i * done.job.state.step,
-            done.job.state.step,
-            action.kind == "resolve",
-            action.excess,
-        )
-        for done, i, _, action in said
-    ]
-    messages, kept = gather(events, before, after, group, rule.send_resolved)
-    told = [_Message([said[n] for n in m.events], m.incident, m.resolved, m.total, m.items) for m in messages]
-    return told, kept
 
 
 def _history(rule: Anomaly, step: int) -> int:
@@ -244,8 +163,8 @@ def _new_jobs(
     known: set[str],
     begin: int,
     until: int,
-    lookups: _Lookups,
-) -> list[_Job]:
+    lookups: Lookups,
+) -> list[Job]:
     """Series of `rule` not among `known` with data in a source of `looking` after the time it
     maps to; each to be scanned from the history it needs before `begin`."""
     steps = lookups.steps
@@ -271,39 +190,29 @@ def _new_jobs(
         source, item = series_named(key)
         state = fresh(origin, step)
         jobs.append(
-            _Job(rule, key, source, item, names if source is None else sources, origin, state, True, SeriesState())
+            Job(rule, key, source, item, names if source is None else sources, origin, state, True, SeriesState())
         )
     return jobs
-
-
-def _wanted(store: Store, job: _Job, since: int, until: int, lookups: _Lookups) -> list[tuple[str, list[str] | None]]:
-    """(source, line items or None for all) the series of `job` counts from `since`."""
-    rule = job.rule
-    if job.line_item is not None:
-        return [(source, [job.line_item]) for source in job.sources]
-    if rule.line_items is None:
-        return [(source, None) for source in job.sources]
-    return [(s, [i for i in lookups.line_items(store, s, since, until) if selects_item(rule, i)]) for s in job.sources]
 
 
 def _judge(
     config: Config,
     store: Store,
-    jobs: Sequence[_Job],
+    jobs: Sequence[Job],
     until: int,
     through: Mapping[str, int],
     reads: Reads,
-    lookups: _Lookups,
-) -> dict[int, _Judged]:
+    lookups: Lookups,
+) -> dict[int, Judged]:
     """Every job scanned up to its last complete bucket (with a checkpoint `REWIND` buckets before
     the end; complete: ended by `until` and by where each of its sources' data is complete,
     `through`) and judged, by `id` of the job. Jobs from the same fresh state over the same buckets
     with the same parameters share one scan; a big pass scans on every core (`scan_pool`)."""
     for job in jobs:
-        for source, items in _wanted(store, job, job.state.start, until, lookups):
+        for source, items in wanted(store, job, job.state.start, until, lookups):
             reads.want(source, job.state.step, job.state.start, items)
     reads.load()
-    shared: dict[object, list[_Job]] = {}
+    shared: dict[object, list[Job]] = {}
     for job in jobs:
         step = job.state.step
         if (_end(job, until, through) - job.state.start) // step <= 0:
@@ -321,11 +230,16 @@ def _judge(
         scans.append(_scan(config, group[0], _end(group[0], until, through), reads))
     judged = {}
 
+    said = {rule.name: store.feedback.of_rule(rule.name) for rule in {id(j.rule): j.rule for j in jobs}.values()}
+
     def take(n: int, scanned: Scanned) -> None:
         points, checkpoint = scanned
         for job in groups[n]:
-            state, actions, last = judge(points, job.state.start, job.state.step, job.lifecycle, job.rule.cooldown)
-            judged[id(job)] = _Judged(
+            expected = expects(said[job.rule.name].get(job.key, ()), config.tz)
+            state, actions, last = judge(
+                points, job.state.start, job.state.step, job.lifecycle, job.rule.cooldown, expected
+            )
+            judged[id(job)] = Judged(
                 job,
                 state,
                 [(i, action, points[i]) for i, action in actions],
@@ -337,14 +251,14 @@ def _judge(
     return judged
 
 
-def _end(job: _Job, until: int, through: Mapping[str, int]) -> int:
+def _end(job: Job, until: int, through: Mapping[str, int]) -> int:
     """Where `job`'s buckets may be judged to: `until`, and no further than the least complete of
     its sources. A bucket a lagging (or blind) source has not reported yet is not silence: judged
     as a gap now, the spend arriving later would never be judged (the lifecycle moves on)."""
     return min([until, *(through[s] for s in job.sources if s in through)])
 
 
-def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
+def _selected(job: Job, reads: Reads) -> list[tuple[str, list[str]]]:
     """(source, its line items) that the series of `job` sums, of those read."""
     rule, step = job.rule, job.state.step
     found = []
@@ -357,7 +271,7 @@ def _selected(job: _Job, reads: Reads) -> list[tuple[str, list[str]]]:
     return found
 
 
-def _scan(config: Config, job: _Job, until: int, reads: Reads) -> Scan:
+def _scan(config: Config, job: Job, until: int, reads: Reads) -> Scan:
     """The scan of `job` from `job.state.start` to the last bucket ended by `until`, with the
     checkpoint `REWIND` buckets before the end."""
     state = job.state
@@ -365,84 +279,6 @@ def _scan(config: Config, job: _Job, until: int, reads: Reads) -> Scan:
     count = (until - state.start) // step
     values = reads.series(_selected(job, reads), state.start, count, step, job.line_item is not None)
     return Scan(state, values, max(0, count - REWIND[step]), config.tz, params_of(job.rule, step))
-
-
-def _status(done: _Judged, i: int, point: Point, action: Action, config: Config) -> AnomalyStatus:
-    job, step = done.job, done.checkpoint.step
-    start = job.state.start + i * step
-    resolved = action.kind == "resolve"
-    return status_of(
-        job.rule,
-        job.source,
-        job.line_item,
-        start,
-        step,
-        point,
-        action.event_start,
-        resolved,
-        config.tz,
-        config.currency,
-        excess=action.excess,
-    )
-
-
-def _alerts(
-    config: Config, store: Store, said: Sequence[list[_Message]], until: int, reads: Reads, lookups: _Lookups
-) -> list[list[Alert]]:
-    """The alerts of each list of messages; a firing one names its drivers, from the weeks before
-    its bucket: from `reads` where they hold those weeks, else read for all such alerts at once.
-    An incident's message leads with its largest deviation (a resolved one: its last event) and
-    lists the others."""
-    more = Reads(store, until)
-    for message in chain.from_iterable(said):
-        for done, i, _, _ in message.said if not message.resolved else ():
-            first, _ = _window(done, i)
-            if not _holds(reads, done.job, first):
-                for source, items in _wanted(store, done.job, first, until, lookups):
-                    more.want(source, done.job.state.step, first, items)
-    more.load()
-    alerts = []
-    for group in said:
-        alerts.append([])
-        for message in group:
-            statuses = []
-            for done, i, point, action in message.said:
-                status = _status(done, i, point, action, config)
-                if not message.resolved:
-                    first, bucket = _window(done, i)
-                    held = reads if _holds(reads, done.job, first) else more
-                    status = replace(status, drivers=_drivers(done.job, first, bucket, held, config))
-                statuses.append(status)
-            if message.resolved:
-                lead, *others = reversed(statuses)
-                lead = replace(lead, excess=message.total)
-            else:
-                lead, *others = sorted(statuses, key=lambda st: -abs(st.deviation))
-            rule = message.said[0][0].job.rule
-            items = max(message.items, len(statuses))
-            alerts[-1].append(alert_of(rule, replace(lead, also=tuple(others), items=items), message.incident))
-    return alerts
-
-
-def _window(done: _Judged, i: int) -> tuple[int, int]:
-    """The first and last bucket a deviation's drivers are judged on."""
-    step = done.job.state.step
-    bucket = done.job.state.start + i * step
-    return bucket - (shape_for(step).weeks * shape_for(step).week + 2) * step, bucket
-
-
-def _holds(reads: Reads, job: _Job, first: int) -> bool:
-    return all(reads.grid(s, job.state.step).covers(first, job.state.step) for s in job.sources)
-
-
-def _drivers(job: _Job, first: int, bucket: int, reads: Reads, config: Config) -> tuple[Contributor, ...]:
-    """The line items behind a deviation at `bucket`: each line item's own seasonal expectation,
-    from the buckets [first, bucket]."""
-    rule, item, step = job.rule, job.line_item, job.state.step
-    count = (bucket - first) // step + 1
-    wanted = (lambda i: i == item) if item is not None else (lambda i: selects_item(rule, i))
-    parts = reads.parts(job.sources, wanted, item, first, count, step)
-    return drivers(parts, first, count - 1, step, config.tz, job.source)
 
 
 def replay_anomalies(config: Config, store: Store, rule: Anomaly, since: datetime, until: datetime) -> list[Alert]:
@@ -457,7 +293,7 @@ def replay_rules(
     """`replay_anomalies` of each rule in turn, reading each source and scanning each series once
     for all of them."""
     begin, end = int(since.timestamp()), int(until.timestamp())
-    lookups = _Lookups()
+    lookups = Lookups()
     jobs = []
     for rule in rules:
         names = watched(config, rule)
@@ -465,17 +301,17 @@ def replay_rules(
         jobs += _new_jobs(store, rule, looking, names, set(), begin, end, lookups)
     reads = Reads(store, end)
     judged = _judge(config, store, jobs, end, store.completeness.all(), reads, lookups)
-    said: dict[str, list[_Said]] = {rule.name: [] for rule in rules}
+    said: dict[str, list[Said]] = {rule.name: [] for rule in rules}
     for done in (judged[id(job)] for job in jobs if id(job) in judged):
         said[done.job.rule.name] += [(done, i, point, action) for i, action, point in done.actions]
     messages = []
     for rule in rules:
-        told, _ = _incidents(rule, said[rule.name], {}, {})
+        told, _ = incidents(rule, said[rule.name], {}, {})
         messages += [m for m in told if _ended(m.said[-1]) >= begin]
-    return _alerts(config, store, [messages], end, reads, lookups)[0]
+    return to_alerts(config, store, [messages], end, reads, lookups)[0]
 
 
-def _ended(said: _Said) -> int:
+def _ended(said: Said) -> int:
     """When what the lifecycle said was decided: the end of its bucket."""
     done, i, _, _ = said
     return done.job.state.start + (i + 1) * done.job.state.step

@@ -86,6 +86,18 @@ def dashboard_link(public_url: str, alert: Alert) -> str:
     return f"{public_url.rstrip('/')}/{page}"
 
 
+def members(status: AnomalyStatus) -> list[dict[str, object]]:
+    """An incident's other line items, each as it stood (as facts and replay's JSON say them)."""
+    return [
+        {
+            "series": {"source": m.source, "line_item": m.line_item},
+            "value": decimal_string(m.value),
+            "expected": decimal_string(m.expected),
+        }
+        for m in status.also
+    ]
+
+
 def facts(alert: Alert, public_url: str | None = None) -> dict[str, object]:
     """The figures behind an alert, as stored beside its message (decimal strings, ISO times);
     with the dashboard's `public_url`, the alert's page there."""
@@ -115,6 +127,9 @@ def facts(alert: Alert, public_url: str | None = None) -> dict[str, object]:
             "high": decimal_string(status.high),
             "reason": status.reason,
             "event_start": status.event_start.isoformat(),
+            "step": status.step,
+            "excess": decimal_string(status.excess),
+            "also": members(status),
         }
     forecast = status.forecast
     return {

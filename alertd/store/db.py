@@ -15,6 +15,7 @@ from alertd.rules.completeness import DEFAULT, Reporting
 from alertd.store.budget_state import BudgetStates
 from alertd.store.completeness import Completeness
 from alertd.store.connection import Connection, Locked, StoreError, is_locked, unwritable
+from alertd.store.feedback import Feedbacks
 from alertd.store.files import Files
 from alertd.store.focus_files import FocusFiles
 from alertd.store.hours import Hours
@@ -154,6 +155,7 @@ class Store:
         self.hours = Hours(self.sums, self.rollup)  # held while the store is open
         self.budget_states = BudgetStates(self.conn)
         self.scan_states = ScanStates(self.conn)
+        self.feedback = Feedbacks(self.conn)
         self.completeness = Completeness(self.conn)
 
     def patient(self) -> None:

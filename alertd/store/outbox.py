@@ -310,19 +310,19 @@ class Outbox:
     def alerts_since(self, since: datetime) -> list[dict[str, object]]:
         """Alerts decided since `since`, with how their deliveries stand (and an anomaly's bucket)."""
         rows = self.conn.execute(
-            "SELECT a.rule, a.facts, a.kind, a.threshold, a.severity, a.repeat, a.created, a.title,"
+            "SELECT a.rule, a.facts, a.id, a.kind, a.threshold, a.severity, a.repeat, a.created, a.title,"
             " sum(d.status = 'sent'), sum(d.status = 'pending'), sum(d.status = 'failed'),"
             " sum(d.status = 'silenced'), sum(d.status = 'suppressed')"
             " FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id"
             " WHERE a.created >= ? GROUP BY a.id ORDER BY a.id",
             (since.timestamp(),),
         )
-        keys = ("kind", "threshold", "severity", "repeat", "created", "title")
+        keys = ("id", "kind", "threshold", "severity", "repeat", "created", "title")
         counts = ("sent", "pending", "failed", "silenced", "dropped")
         return [
             {"rule": rule, "series": facts_series(told), "bucket": told.get("bucket")}
-            | dict(zip(keys, row[:6], strict=True))
-            | {k: n or 0 for k, n in zip(counts, row[6:], strict=True)}
+            | dict(zip(keys, row[:7], strict=True))
+            | {k: n or 0 for k, n in zip(counts, row[7:], strict=True)}
             for rule, facts, *row in rows
             for told in [json.loads(facts)]
         ]

@@ -300,7 +300,7 @@ MIGRATIONS: list[str] = [
     DROP TABLE series_state;
     ALTER TABLE series_state_13 RENAME TO series_state;
     CREATE TABLE IF NOT EXISTS feedback (
-        alert_id INTEGER PRIMARY KEY REFERENCES alerts (id),  -- a changed mind replaces
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
         rule TEXT NOT NULL,
         series TEXT NOT NULL,               -- source/line item, as series_state names it
         verdict TEXT NOT NULL CHECK (verdict IN ('expected', 'unexpected')),
@@ -310,7 +310,8 @@ MIGRATIONS: list[str] = [
         expected INTEGER NOT NULL,
         until INTEGER,                      -- a planned change: spend at its level is expected until then
         note TEXT,
-        created INTEGER NOT NULL
+        created INTEGER NOT NULL,
+        PRIMARY KEY (alert_id, series)      -- an incident's alert: a row per line item; a changed mind replaces
     );
     CREATE INDEX IF NOT EXISTS feedback_rule ON feedback (rule, series);
     """,
