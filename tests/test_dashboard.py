@@ -346,5 +346,11 @@ def test_an_anomaly_series_page_shows_its_band_its_flagged_bucket_and_its_alert(
         assert (spiked, "900.25") in flagged
         assert '<circle class="alerted"' in page.text and '<polygon class="band"' in page.text
         assert re.search(rf'<tr class="alert" data-bucket="{re.escape(spiked[:16])}:00', page.text)
+        assert '<td class="feedback"></td>' in page.text
+        number = re.search(r'<tr class="alert"[^>]*><td>(\d+)</td>', page.text).group(1)
+        said = run_cli("feedback", "-c", str(path), number, "expected", "--note", "load test")
+        assert said.returncode == 0, said.stderr
+        page = httpx.get(url + link.removeprefix("https://costs.example.com"))
+        assert '<td class="feedback">expected: load test</td>' in page.text
         assert httpx.get(url + "/anomaly/nope").status_code == 404
         assert httpx.get(url + "/anomaly/gpu-watch?series=feed/none").status_code == 404

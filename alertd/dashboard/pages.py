@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from alertd.alerts.feedback import Feedback
 from alertd.charts.anomaly import series_chart
 from alertd.charts.burnup import burnup, daily_bars, period_bars
 from alertd.charts.svg import svg
@@ -106,6 +107,13 @@ def budget(config: Config, store: Store, now: datetime, name: str) -> str:
     )
 
 
+def _feedback(note: Feedback | None, config: Config) -> str | None:
+    if note is None:
+        return None
+    until = f" until {_local(utc(note.until), config)}" if note.until is not None else ""
+    return f"{note.verdict}{until}{f': {note.note}' if note.note else ''}"
+
+
 def anomaly(config: Config, store: Store, now: datetime, name: str, series: str | None) -> str:
     """A rule's series (the open events first), or with `series` that series' chart and alerts."""
     chosen = [a for a in config.anomalies if a.name == name]
@@ -129,9 +137,11 @@ def anomaly(config: Config, store: Store, now: datetime, name: str, series: str 
             raise NotFound(f"series {series!r} of {name!r}")
         view = series_view(config, store, rule, series, now)
         since = utc(view.first) if view else now
+        said = {n.alert_id: n for n in store.feedback.of_rule(name).get(series, ())}
         alerts = [
             {
                 **a,
+                "feedback": _feedback(said.get(int(a["id"])), config),
                 "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config),
                 "bucket": _local(datetime.fromisoformat(str(a["bucket"])), config) if a["bucket"] else None,
             }

@@ -56,6 +56,11 @@ FIELDS: dict[str, str] = {
     "high": "Anomaly alerts: top of the usual range, in currency units",
     "reason": "Anomaly alerts: `spike`, `ramp` or `new`",
     "event_start": "Anomaly alerts: first anomalous bucket of this event (ISO 8601, UTC)",
+    "step": "Anomaly alerts: seconds per bucket (3600 hourly, 86400 daily)",
+    "excess": "Anomaly alerts: the event's deviations summed so far (decimal string); a `resolved` alert: "
+    "what the event, or the incident, cost in total",
+    "also": "Anomaly alerts about an incident: its other line items, each `{series: {source, line_item}, "
+    "value, expected}` (empty otherwise)",
     "dashboard_url": "With `web.public_url`: the alert's page on the dashboard (its budget, anomaly series or rule;"
     " the overview for a source)",
     "title": "The default title",
