@@ -118,8 +118,22 @@ def test_a_drop_alerts_only_when_direction_asks() -> None:
     at = 40 * 24 + 10
     values[at:] = [int(v * 0.2) for v in values[at:]]  # type: ignore[operator]
     assert fired(values) == []
-    assert fired(values, direction="down") == [at]
-    assert fired(values, direction="both") == [at]
+    # said at its second hour: one hour of spend missing is a blip (below)
+    assert fired(values, direction="down") == [at + 1]
+    assert fired(values, direction="both") == [at + 1]
+
+
+def test_one_hour_of_spend_missing_is_a_blip_not_an_alert() -> None:
+    values = hourly(50)
+    at = 40 * 24 + 10
+    values[at] = 0
+    assert fired(values, direction="both") == []
+    values[at + 1] = 0
+    assert fired(values, direction="both") == [at + 1]
+    rng = random.Random(2)
+    daily: list[int | None] = [int(20 * M * math.exp(rng.gauss(0, 0.05))) for _ in range(60)]
+    daily[-1] = 0  # a day without spend is news at once
+    assert fired(daily, step=D, direction="both") == [len(daily) - 1]
 
 
 def test_a_month_start_job_seen_before_is_normal() -> None:

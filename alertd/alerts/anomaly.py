@@ -53,11 +53,13 @@ def advance(
     wait = int((cooldown if cooldown is not None else DEFAULT_COOLDOWN[granularity]).total_seconds())
     action: Action | None = None
     if point.anomalous:
+        # An hour of spend missing is a blip (and saves money); spend that stays down is news.
+        blip = step < 86400 and state.open_since is None and (point.value or 0) < (point.expected or 0)
         if state.open_since is None:
             state = replace(state, open_since=bucket_start, alerted=False, excess=0, incident=None)
         state = replace(state, quiet=0, excess=state.excess + _deviation(point))
         cooled = state.last_alert is None or at - state.last_alert >= wait
-        if not state.alerted and cooled:
+        if not state.alerted and cooled and not blip:
             state = replace(state, alerted=True, last_alert=at)
             action = Action("fire", state.open_since or bucket_start, state.excess)
     elif state.open_since is not None:
