@@ -230,12 +230,12 @@ def _judge(
         scans.append(_scan(config, group[0], _end(group[0], until, through), reads))
     judged = {}
 
-    said = {rule.name: store.feedback.of_rule(rule.name) for rule in {id(j.rule): j.rule for j in jobs}.values()}
+    notes = {rule.name: store.feedback.of_rule(rule.name) for rule in {id(j.rule): j.rule for j in jobs}.values()}
 
     def take(n: int, scanned: Scanned) -> None:
         points, checkpoint = scanned
         for job in groups[n]:
-            expected = expects(said[job.rule.name].get(job.key, ()), config.tz)
+            expected = expects(notes[job.rule.name].get(job.key, ()), config.tz)
             state, actions, last = judge(
                 points, job.state.start, job.state.step, job.lifecycle, job.rule.cooldown, expected
             )
