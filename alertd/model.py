@@ -216,6 +216,12 @@ def facts_series(facts: dict[str, object]) -> str | None:
     return series_key(series.get("source"), series.get("line_item")) if isinstance(series, dict) else None
 
 
+def facts_members(facts: dict[str, object]) -> list[str]:
+    """The other series of an incident's alert, from its stored facts (none for any other alert)."""
+    also = facts.get("also")
+    return [series_key(m["series"]["source"], m["series"]["line_item"]) for m in also] if isinstance(also, list) else []
+
+
 @dataclass(frozen=True, slots=True)
 class AnomalyStatus:
     """One anomalous bucket of one series (or its return to normal): what a message needs."""

@@ -12,7 +12,8 @@ from pathlib import Path
 from alertd import config as configuration
 from alertd.alerts.anomaly import DEFAULT_MIN_IMPACT, params_of
 from alertd.evaluate.anomalies import evaluate_anomalies, replay_anomalies, replay_rules
-from alertd.model import Alert, CostRecord
+from alertd.evaluate.enqueue import facts
+from alertd.model import Alert, CostRecord, facts_members, facts_series
 from alertd.notify.render import render
 from alertd.store import Store
 
@@ -289,6 +290,8 @@ def test_line_items_of_a_source_going_off_together_are_one_incident(tmp_path: Pa
         fired, resolved = said
         items = {fired.status.line_item, *(m.line_item for m in fired.status.also)}
         assert items == {"item0", "item2"}
+        told = facts(fired)  # as stored: the dashboard lists the alert on each line item's page
+        assert {facts_series(told), *facts_members(told)} == {"feed/item0", "feed/item2"}
         text = render(fired, conf.tz).text
         assert "feed (2 line items)" in text and "item0" in text and "item2" in text
         # What the three events cost: their buckets above expectation, from the scan's own verdicts.

@@ -146,7 +146,7 @@ def anomaly(config: Config, store: Store, now: datetime, name: str, series: str 
                 "bucket": _local(datetime.fromisoformat(str(a["bucket"])), config) if a["bucket"] else None,
             }
             for a in store.outbox.alerts_since(since)
-            if a["rule"] == name and a["series"] == series
+            if a["rule"] == name and (a["series"] == series or series in a["also"])
         ]
         if view is not None:
             sent = {int(datetime.fromisoformat(a["bucket"]).timestamp()) for a in alerts if a["bucket"]}

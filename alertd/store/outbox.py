@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from alertd.model import Alert, Message, Picture, Sent, Stated, facts_series, utc
+from alertd.model import Alert, Message, Picture, Sent, Stated, facts_members, facts_series, utc
 from alertd.money import to_micros
 from alertd.store.connection import Connection
 
@@ -320,7 +320,7 @@ class Outbox:
         keys = ("id", "kind", "threshold", "severity", "repeat", "created", "title")
         counts = ("sent", "pending", "failed", "silenced", "dropped")
         return [
-            {"rule": rule, "series": facts_series(told), "bucket": told.get("bucket")}
+            {"rule": rule, "series": facts_series(told), "bucket": told.get("bucket"), "also": facts_members(told)}
             | dict(zip(keys, row[:7], strict=True))
             | {k: n or 0 for k, n in zip(counts, row[7:], strict=True)}
             for rule, facts, *row in rows
