@@ -81,6 +81,7 @@ def collect(
         "now": local(now),
         "sources": sources,
         "budgets": budgets,
+        "alerts_since": local(since),
         "alerts": alerts,
         "failing_deliveries": failing,
         "feedback": feedback,
@@ -161,7 +162,7 @@ def render_text(status: dict[str, Any]) -> str:
                 f"  {f['channel']} {f['url']}: {state} after {len(f['attempts'])} attempt(s), the last at"
                 f" {last['at']} failed: {last['error']}  ({f['alert']})"
             )
-    lines += ["", "Alerts this period, and anomalies of the last 7 days (#: the number `alertd feedback` takes):"]
+    lines += ["", f"Alerts since {status['alerts_since']} (#: the number `alertd feedback` takes):"]
     for a in status["alerts"] or [{"title": "none"}]:
         state = f" [{_delivery_counts(a)}]" if "sent" in a else ""
         number = f"#{a['id']} " if "id" in a else ""

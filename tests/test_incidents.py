@@ -16,11 +16,11 @@ def group(key: str) -> str:
 
 
 def fire(key: str, start: int, excess: int = 10) -> Event:
-    return Event(key, group(key), T + start * H, T + start * H, H, False, excess)
+    return Event(key, T + start * H, T + start * H, H, False, excess)
 
 
 def calm(key: str, start: int, at: int, excess: int) -> Event:
-    return Event(key, group(key), T + start * H, T + at * H, H, True, excess)
+    return Event(key, T + start * H, T + at * H, H, True, excess)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from alertd.alerts.feedback import Expects, Feedback, expects
+from alertd.alerts.feedback import Expects
 from alertd.config import Anomaly, route
 from alertd.model import Alert, AnomalyDigest, AnomalyStatus, Contributor, SeriesState
 from alertd.money import MICROS
@@ -87,11 +87,9 @@ def replay_series(
     tz: ZoneInfo,
     params: AnomalyParams,
     cooldown: timedelta | None = None,
-    feedback: Sequence[Feedback] = (),
 ) -> list[int]:
     """Indices of the buckets at which an alert would be sent, each bucket seen at its end."""
-    points = scan(values, start, step, tz, params)
-    _, actions, _ = judge(points, start, step, SeriesState(), cooldown, expects(feedback, tz))
+    _, actions, _ = judge(scan(values, start, step, tz, params), start, step, SeriesState(), cooldown)
     return [i for i, action in actions if action.kind == "fire"]
 
 

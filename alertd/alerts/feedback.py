@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from alertd.rules.series import DAY, HOUR
 from alertd.rules.verdicts import Point
 
 VERDICTS = ("expected", "unexpected")
-TOLERANCE = 1.5  # a shape marked expected covers repeats up to half again as large
+TOLERANCE = Fraction(3, 2)  # a shape marked expected covers repeats up to half again as large (exact: money)
 NEAR = 2 * HOUR  # ... starting this close to the same local time (a daily series: the same day)
 WEEK = 7 * DAY
 

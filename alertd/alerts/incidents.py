@@ -32,7 +32,6 @@ class Event:
     """An event of one series opening (alerted) or closing, at the end of bucket `at`."""
 
     key: str  # the series
-    group: str  # its source, or the series itself
     start: int  # the event's first bucket
     at: int  # the bucket the lifecycle said it at
     step: int
@@ -60,7 +59,7 @@ def gather(
 ) -> tuple[list[Message], dict[str, SeriesState]]:
     """The messages `events` make, and the series states to keep instead of `after` (what the
     lifecycle left). `before`: every series' state at the start of the evaluation; `group`: a
-    series' group, as in `Event.group`."""
+    series' group (its source, or the series itself)."""
     incident_of = {k: s.incident for k, s in before.items() if s.incident is not None}
     opened: dict[Name, set[str]] = {}  # an incident's open events
     closed: dict[Name, set[str]] = {}  # ... and its closed ones
@@ -76,9 +75,9 @@ def gather(
     for n in sorted(range(len(events)), key=lambda n: (events[n].at, n)):
         event = events[n]
         if not event.resolved:
-            name = _joinable(event, opened)
+            name = _joinable(event, group(event.key), opened)
             if name is None:
-                name = (event.group, event.start)
+                name = (group(event.key), event.start)
                 fresh[name] = Message([], event.start, False)
                 messages.append(fresh[name])
             if name in fresh:
@@ -86,7 +85,7 @@ def gather(
             incident_of[event.key] = name[1]
             opened.setdefault(name, set()).add(event.key)
             continue
-        name = (event.group, incident_of.get(event.key, event.start))
+        name = (group(event.key), incident_of.get(event.key, event.start))
         opened.get(name, set()).discard(event.key)
         closed.setdefault(name, set()).add(event.key)
         cost[event.key] = event.excess
@@ -110,10 +109,10 @@ def gather(
     return messages, kept
 
 
-def _joinable(event: Event, opened: Mapping[Name, set[str]]) -> Name | None:
-    """The open incident of `event`'s group that it started close enough to, if any."""
+def _joinable(event: Event, group: str, opened: Mapping[Name, set[str]]) -> Name | None:
+    """The open incident of `group` (`event`'s) that `event` started close enough to, if any."""
     within = span(event.step)
-    for (group, start), keys in opened.items():
-        if group == event.group and abs(event.start - start) <= within and keys:
-            return group, start
+    for (of, start), keys in opened.items():
+        if of == group and abs(event.start - start) <= within and keys:
+            return of, start
     return None

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from alertd import config as configuration
+from alertd.alerts.feedback import VERDICTS
 from alertd.cli.common import Failed, UsageError
 from alertd.cli.costs import (
     cmd_backfill,
@@ -153,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         " of week or month (or, with --until, on spend up to that level until then)",
     )
     fb.add_argument("alert_id", type=int, metavar="ALERT_ID", help="the alert's number, as `alertd status` shows it")
-    fb.add_argument("verdict", choices=("expected", "unexpected"))
+    fb.add_argument("verdict", choices=VERDICTS)
     fb.add_argument("--until", metavar="DATE", help="a planned change: its level is normal until then")
     fb.add_argument("--note", metavar="TEXT", help="why, for whoever reads status later")
     nt = verb("notify-test", cmd_notify_test, "send a test message to channels and report each URL's result")

@@ -43,7 +43,6 @@ def incidents(
     events = [
         Event(
             done.job.key,
-            group(done.job.key),
             action.event_start,
             done.job.state.start + i * done.job.state.step,
             done.job.state.step,

@@ -337,8 +337,13 @@ def _slide(
 def _intermittent(recent: list[int], value: int) -> bool:
     """A mostly idle series (a cron job, a batch now and then) whose bursts of this size were seen
     at least `BURSTS` times in the baseline: another such burst is its normal."""
+    return len(recent) >= BURSTS and _typical(recent) == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
+
+
+def _typical(recent: Sequence[int]) -> int:
+    """The median of the baseline's values (`recent`, sorted), 0 for none."""
     n = len(recent)
-    return n >= BURSTS and recent[n // 2] + recent[(n - 1) // 2] == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
+    return (recent[n // 2] + recent[(n - 1) // 2]) // 2 if n else 0
 
 
 def _seen(values: Sequence[int], expected: Sequence[int], t: int, baseline: int, relative: float) -> bool:
@@ -374,8 +379,7 @@ def _remember(
 def _floor(recent: Sequence[int], params: AnomalyParams) -> int:
     """The least deviation of a bucket worth an alert: `min_impact`, and `min_share` percent of
     the series' typical bucket (the median of its baseline), so a big series' wobble is not news."""
-    n = len(recent)
-    typical = (recent[n // 2] + recent[(n - 1) // 2]) // 2 if n else 0
+    typical = _typical(recent)
     if typical <= 0 or not params.min_share:
         return params.min_impact
     share = (Decimal(typical) * params.min_share / 100).to_integral_value(ROUND_CEILING)

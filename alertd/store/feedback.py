@@ -31,8 +31,10 @@ class Feedbacks:
             raise NotAnAnomaly(f"no alert {alert_id}")
         rule, kind, text = row
         facts = json.loads(text)
-        if kind != "anomaly" or "step" not in facts:
+        if kind != "anomaly":
             raise NotAnAnomaly(f"alert {alert_id} is not an anomaly of a series (it is a {kind} alert)")
+        if "step" not in facts:
+            raise NotAnAnomaly(f"alert {alert_id} was decided by an older alertd, without what feedback needs")
         bucket = int(datetime.fromisoformat(facts["bucket"]).timestamp())
         notes = [
             Feedback(
