@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 
 class CostRecord(NamedTuple):
@@ -113,6 +114,16 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def local_moment(text: str, tz: ZoneInfo) -> datetime:
+    """A time people write, in UTC: `YYYY-MM-DD` is midnight in zone `tz`, full ISO 8601 without
+    an offset too. ValueError in plain words otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 is before 1 January 1 in UTC
+        raise ValueError(f"{text!r} is not a date (write 2026-11-01 or 2026-11-01T09:00:00+01:00)") from None
+
+
 # --- evaluation and alerts ------------------------------------------------------------------
 
 
@@ -216,10 +227,13 @@ def facts_series(facts: dict[str, object]) -> str | None:
     return series_key(series.get("source"), series.get("line_item")) if isinstance(series, dict) else None
 
 
-def facts_members(facts: dict[str, object]) -> list[str]:
-    """The other series of an incident's alert, from its stored facts (none for any other alert)."""
+def facts_members(facts: dict[str, object]) -> dict[str, str | None]:
+    """The other series of an incident's alert, from its stored facts (none for any other alert),
+    each with the bucket it was told at (the lead's in facts from before members had their own)."""
     also = facts.get("also")
-    return [series_key(m["series"]["source"], m["series"]["line_item"]) for m in also] if isinstance(also, list) else []
+    if not isinstance(also, list):
+        return {}
+    return {series_key(m["series"]["source"], m["series"]["line_item"]): m.get("bucket", facts["bucket"]) for m in also}
 
 
 @dataclass(frozen=True, slots=True)

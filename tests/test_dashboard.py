@@ -85,12 +85,13 @@ budgets:
 
 @contextmanager
 def dashboard(
-    path: Path, env: dict[str, str] | None = None, stop: signal.Signals = signal.SIGTERM
+    path: Path, env: dict[str, str] | None = None, stop: signal.Signals = signal.SIGTERM, host: str = "127.0.0.1"
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The dashboard as a subprocess on `host` (its URL is 127.0.0.1's all the same)."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")} | (env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "alertd", "dashboard", "-c", str(path), "--listen", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "alertd", "dashboard", "-c", str(path), "--listen", f"{host}:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -99,7 +100,7 @@ def dashboard(
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        assert first.startswith(f"dashboard at http://127.0.0.1:{port}/"), first + process.stderr.read()
+        assert first.startswith(f"dashboard at http://{host}:{port}/"), first + process.stderr.read()
         yield f"http://127.0.0.1:{port}", process
     finally:
         process.send_signal(stop)
@@ -319,18 +320,24 @@ def test_the_daemon_serves_the_dashboard_when_web_is_set(tmp_path: Path) -> None
     assert daemon.returncode == 0
 
 
-def test_an_anomaly_series_page_shows_its_band_its_flagged_bucket_and_its_alert(tmp_path: Path) -> None:
-    anomaly = WATCH
+def spiked(tmp_path: Path, more: str, env: dict[str, str] | None = None) -> tuple[Path, int, list[dict]]:
+    """`rules` with WATCH and `more`, then a spike of gpu.h100 two hours ago that a second check
+    alerts on: the rules, the spike's hour and what the webhook channel got."""
     with Webhook() as hook:
-        path = rules(tmp_path, anomaly + 'web: {public_url: "https://costs.example.com/"}\n', channel=hook.url, cut=3)
+        path = rules(tmp_path, WATCH + more, env=env, channel=hook.url, cut=3)
         hour = int(time.time()) // 3600 * 3600
         spike = hour - 2 * 3600  # among the hours the first check did not see
         with (tmp_path / "spend.csv").open("a") as feed:
             for h in range(hour - 3 * 3600, hour, 3600):
                 feed.write(f"{datetime.fromtimestamp(h, UTC).isoformat()},gpu.h100,{900 if h == spike else 2}.25\n")
-        checked = run_cli("check", "-c", str(path))
+        checked = run_cli("check", "-c", str(path), env=env)
         assert checked.returncode == 0, checked.stderr
-    [alert] = [p for p in hook.posts if "gpu-watch" in p["title"]]
+    return path, spike, hook.posts
+
+
+def test_an_anomaly_series_page_shows_its_band_its_flagged_bucket_and_its_alert(tmp_path: Path) -> None:
+    path, spike, posts = spiked(tmp_path, 'web: {public_url: "https://costs.example.com/"}\n')
+    [alert] = [p for p in posts if "gpu-watch" in p["title"]]
     link = "https://costs.example.com/anomaly/gpu-watch?series=feed%2Fgpu.h100"
     assert link in alert["message"]
     with dashboard(path) as (url, _):
@@ -342,10 +349,10 @@ def test_an_anomaly_series_page_shows_its_band_its_flagged_bucket_and_its_alert(
         assert page.status_code == 200, page.text
         security_headers(page)
         flagged = re.findall(r'<circle class="flagged"[^>]* data-bucket="([^"]+)" data-value="([^"]+)"', page.text)
-        spiked = datetime.fromtimestamp(spike, ZoneInfo("Europe/Berlin")).isoformat(timespec="minutes")
-        assert (spiked, "900.25") in flagged
+        spiked_at = datetime.fromtimestamp(spike, ZoneInfo("Europe/Berlin")).isoformat(timespec="minutes")
+        assert (spiked_at, "900.25") in flagged
         assert '<circle class="alerted"' in page.text and '<polygon class="band"' in page.text
-        assert re.search(rf'<tr class="alert" data-bucket="{re.escape(spiked[:16])}:00', page.text)
+        assert re.search(rf'<tr class="alert" data-bucket="{re.escape(spiked_at[:16])}:00', page.text)
         assert '<td class="feedback"></td>' in page.text
         number = re.search(r'<tr class="alert"[^>]*><td>(\d+)</td>', page.text).group(1)
         said = run_cli("feedback", "-c", str(path), number, "expected", "--note", "load test")

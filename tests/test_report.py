@@ -90,6 +90,9 @@ def test_report_cli_errors(write, tmp_path: Path) -> None:
     Store(tmp_path / "costs.db", ZoneInfo("UTC")).close()
     bad_date = run_cli("report", "-c", str(rules), "--since", "last week")
     assert bad_date.returncode == 2 and "'last week' is not a date" in bad_date.stderr
+    berlin = write("berlin.yaml", "timezone: Europe/Berlin\ndatabase: costs.db\n")
+    ancient = run_cli("report", "-c", str(berlin), "--since", "0001-01-01")  # before year 1 in UTC
+    assert ancient.returncode == 2 and "'0001-01-01' is not a date" in ancient.stderr, ancient.stderr
     backwards = run_cli("report", "-c", str(rules), "--since", "2026-11-02", "--until", "2026-11-01")
     assert backwards.returncode == 2 and "must be after" in backwards.stderr
     empty = run_cli("report", "-c", str(rules), "--json", "--since", "2026-11-01", "--until", "2026-11-02")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from alertd.model import local_moment
 from alertd.rules.series import DAY, HOUR
 from alertd.rules.verdicts import Point
 
@@ -42,6 +43,28 @@ class Feedback:
     until: int | None  # a planned change: its level is normal until then
     note: str | None
     created: int
+
+
+def planned_until(text: str | None, verdict: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The end of a planned change as written (`local_moment`), None if none is; ValueError in
+    plain words when it cannot end one."""
+    if not text:
+        return None
+    until = local_moment(text, tz)
+    if verdict != "expected":
+        raise ValueError("an end date is for a planned change: it goes with expected")
+    if until <= now:
+        raise ValueError("the end date is in the past: the change it describes is over")
+    return until
+
+
+def effect(verdict: str, until: datetime | None, tz: ZoneInfo) -> str:
+    """What recording `verdict` does, in the words the CLI and the dashboard say it."""
+    if verdict == "unexpected":
+        return "kept as a real anomaly"
+    if until is not None:
+        return f"spend up to this level is normal until {until.astimezone(tz).isoformat(timespec='minutes')}"
+    return "the same excess at the same time of week or month no longer alerts"
 
 
 Expects = Callable[[int, Point], bool]  # (bucket start, its point) → whether feedback makes it normal

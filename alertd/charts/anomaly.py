@@ -68,7 +68,10 @@ def series_chart(
                 Mark("circle", "flagged", ((x(i), scale.y(p.value)),), radius=3.5, title=said, data=tuple(data))
             )
         if bucket in alerted:
-            marks.append(Mark("circle", "alerted", ((x(i), scale.y(p.value)),), radius=7, title="alert sent: " + said))
+            ring = ((x(i), scale.y(p.value)),)
+            marks.append(
+                Mark("circle", "alerted", ring, radius=7, title="alert sent: " + said, data=(("bucket", when(i)),))
+            )
     marks += legend([("series", "spend"), ("expected", "expected"), ("band", "usual range"), ("flagged", "anomalous")])
     flagged = sum(p.anomalous for p in points)
     per = "hour" if step < DAY else "day"

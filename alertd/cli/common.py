@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -78,11 +78,12 @@ def source_names(cfg: configuration.Config, only: list[str] | None) -> list[str]
 
 def when(text: str, tz: ZoneInfo) -> datetime:
     """`YYYY-MM-DD` is midnight in the configured zone; full ISO 8601 without an offset too."""
+    from alertd.model import local_moment
+
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{text!r} is not a date (write 2026-11-01 or 2026-11-01T09:00:00+01:00)") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+        return local_moment(text, tz)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def date_range(args: argparse.Namespace, tz: ZoneInfo, default_since: datetime, now: datetime) -> Window:

@@ -1,4 +1,4 @@
-"""`alertd dashboard`: the read-only pages, served straight from the database."""
+"""`alertd dashboard`: the pages, served straight from the database (and feedback taken)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from alertd import config as configuration
     from alertd.config.models import Web
     from alertd.dashboard.server import listen, url_of
+    from alertd.dashboard.writes import takes_feedback
     from alertd.store import Store, StoreError
 
     settings = settings_of(args)
@@ -37,7 +38,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         server = listen(lambda: cfg, path, host, port)
     except OSError as exc:
         raise Failed(f"cannot listen on {args.listen or (cfg.web or Web()).listen}: {exc.strerror or exc}") from None
-    print(f"dashboard at {url_of(server)} (read-only; Ctrl-C ends it)", flush=True)
+    writes = "feedback on anomaly alerts taken" if takes_feedback(cfg.web, host) else "read-only"
+    print(f"dashboard at {url_of(server)} ({writes}; Ctrl-C ends it)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

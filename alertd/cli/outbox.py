@@ -130,26 +130,20 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
+    from alertd.alerts.feedback import effect, planned_until
     from alertd.store.feedback import NotAnAnomaly
 
     cfg, store = config_and_store(args, must_exist=True)
     now = datetime.now(UTC)
-    until = when(args.until, cfg.tz) if args.until else None
-    if until is not None and args.verdict != "expected":
-        raise UsageError("--until is for a planned change: it goes with expected")
-    if until is not None and until <= now:
-        raise UsageError("--until is in the past: the change it describes is over")
+    try:
+        until = planned_until(args.until, args.verdict, now, cfg.tz)
+    except ValueError as exc:
+        raise UsageError(f"--until: {exc}") from None
     with store:
         try:
             notes = store.feedback.record(args.alert_id, args.verdict, until, args.note, now)
         except NotAnAnomaly as exc:
             raise UsageError(str(exc)) from None
     series = ", ".join(n.series for n in notes)
-    if args.verdict == "unexpected":
-        effect = "kept as a real anomaly"
-    elif until is not None:
-        effect = f"spend up to this level is normal until {until.astimezone(cfg.tz).isoformat(timespec='minutes')}"
-    else:
-        effect = "the same excess at the same time of week or month no longer alerts"
-    print(f"alert {args.alert_id} ({notes[0].rule}: {series}): {args.verdict}; {effect}")
+    print(f"alert {args.alert_id} ({notes[0].rule}: {series}): {args.verdict}; {effect(args.verdict, until, cfg.tz)}")
     return 0

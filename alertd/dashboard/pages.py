@@ -114,8 +114,9 @@ def _feedback(note: Feedback | None, config: Config) -> str | None:
     return f"{note.verdict}{until}{f': {note.note}' if note.note else ''}"
 
 
-def anomaly(config: Config, store: Store, now: datetime, name: str, series: str | None) -> str:
-    """A rule's series (the open events first), or with `series` that series' chart and alerts."""
+def anomaly(config: Config, store: Store, now: datetime, name: str, series: str | None, form: str | None) -> str:
+    """A rule's series (the open events first), or with `series` that series' chart and alerts;
+    `form`: the token of the feedback forms, None where the dashboard takes none."""
     chosen = [a for a in config.anomalies if a.name == name]
     if not chosen:
         raise NotFound(f"anomaly rule named {name!r}")
@@ -143,17 +144,19 @@ def anomaly(config: Config, store: Store, now: datetime, name: str, series: str 
                 **a,
                 "feedback": _feedback(said.get(int(a["id"])), config),
                 "created": _local(datetime.fromtimestamp(float(a["created"]), UTC), config),
-                "bucket": _local(datetime.fromisoformat(str(a["bucket"])), config) if a["bucket"] else None,
+                "bucket": _local(datetime.fromisoformat(str(bucket)), config) if bucket else None,
             }
             for a in store.outbox.alerts_since(since)
             if a["rule"] == name and (a["series"] == series or series in a["also"])
+            # an incident's alert, on a member's page: the bucket that member was told at
+            for bucket in [a["bucket"] if a["series"] == series else a["also"][series]]
         ]
         if view is not None:
             sent = {int(datetime.fromisoformat(a["bucket"]).timestamp()) for a in alerts if a["bucket"]}
             chart = svg(
                 series_chart(f"{name} {series}", view.first, view.step, view.points, config.currency, config.tz, sent)
             )
-    return _render("anomaly.html", rule=rule, series=series, rows=rows, chart=chart, alerts=alerts)
+    return _render("anomaly.html", rule=rule, series=series, rows=rows, chart=chart, alerts=alerts, form=form)
 
 
 def deliveries(config: Config, store: Store, channel: str | None, failed: bool) -> str:
@@ -164,7 +167,12 @@ def deliveries(config: Config, store: Store, channel: str | None, failed: bool) 
 
 
 def not_found(what: str) -> str:
-    return _render("not_found.html", what=what)
+    return _render("message.html", heading="Not found", text=f"There is no {what}.", back=None)
+
+
+def refused(why: str, back: str | None) -> str:
+    """A post not taken: why, and the way back to the page it came from."""
+    return _render("message.html", heading="Not recorded", text=f"{why[0].upper()}{why[1:]}.", back=back)
 
 
 def _local(moment: datetime, config: Config) -> str:

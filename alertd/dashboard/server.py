@@ -1,7 +1,7 @@
-"""The dashboard over HTTP: GET only, pages made one at a time from one read-only store kept for
-the server's life (its sums of recent hours are then read again only where the data changed, as
-the daemon's are), the configured auth checked in constant time, and headers that let a page load
-nothing but itself."""
+"""The dashboard over HTTP: pages made one at a time from one read-only store kept for the
+server's life (its sums of recent hours are then read again only where the data changed, as the
+daemon's are), the configured auth checked in constant time, and headers that let a page load
+nothing but itself. Its one write, feedback on an anomaly alert, is `writes`'."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from alertd.config import Config
-from alertd.dashboard import pages
+from alertd.dashboard import pages, writes
 from alertd.redact import redact
 from alertd.store import Store, StoreError
 
@@ -39,7 +39,7 @@ def listen(config: Callable[[], Config], database: Path, host: str, port: int) -
     """The dashboard of the rules `config()` gives (the daemon's, after each reload) bound to
     host:port (OSError when it cannot be), not serving yet."""
     kind = _ServerV6 if ":" in host else ThreadingHTTPServer  # web.listen allows [::1]:8080
-    server = kind((host, port), _handler(config, database))
+    server = kind((host, port), _handler(config, database, writes.Gate.of(config().web, host)))
     server.daemon_threads = True
     return server
 
@@ -92,7 +92,7 @@ class _Reader:
             self.store = None
 
 
-def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPRequestHandler]:
+def _handler(rules: Callable[[], Config], database: Path, gate: writes.Gate) -> type[BaseHTTPRequestHandler]:
     reader = _Reader(database)
     web = rules().web
     auth = web.auth if web else None
@@ -115,6 +115,7 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
     class Handler(BaseHTTPRequestHandler):
         server_version = "alertd"
         sys_version = ""
+        timeout = 30  # seconds a client may take to send its request: a stalled one frees its thread
 
         def do_GET(self) -> None:
             self._answer(body=True)
@@ -122,22 +123,55 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
         def do_HEAD(self) -> None:
             self._answer(body=False)
 
+        def do_POST(self) -> None:
+            if urlsplit(self.path).path != "/feedback":
+                self._refuse()
+            elif self._authorized(body=True):
+                self._take()
+
         def __getattr__(self, name: str) -> Callable[[], None]:
-            # Any other method (POST, OPTIONS, TRACE, one nobody defined) is refused alike: the base
+            # Any other method (PUT, OPTIONS, TRACE, one nobody defined) is refused alike: the base
             # class would answer 501 for those it finds no do_ method for.
             if name.startswith("do_"):
                 return self._refuse
             raise AttributeError(name)
 
         def _refuse(self) -> None:
-            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"GET only\n", True, {"Allow": "GET, HEAD"})
+            allow = "GET, HEAD, POST" if urlsplit(self.path).path == "/feedback" else "GET, HEAD"
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"not here\n", True, {"Allow": allow})
+
+        def _authorized(self, body: bool) -> bool:
+            if allowed(self.headers.get("Authorization")):
+                return True
+            challenge = "Bearer" if auth and auth.token else 'Basic realm="alertd", charset="UTF-8"'
+            self._send(HTTPStatus.UNAUTHORIZED, "text/plain", b"unauthorized\n", body, {"WWW-Authenticate": challenge})
+            return False
+
+        def _take(self) -> None:
+            """A feedback form: read whole (it is small), recorded, then back to its page (a 303, so
+            that reloading the page does not post it again)."""
+            length = self.headers.get("Content-Length", "")
+            kind = self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+            try:
+                if not length.isdecimal():
+                    raise writes.Refused(HTTPStatus.LENGTH_REQUIRED, "a form says its length")
+                if int(length) > writes.FORM_LIMIT:
+                    raise writes.Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the form is too long")
+                if kind != "application/x-www-form-urlencoded":
+                    raise writes.Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "feedback is sent as a form")
+                data = self.rfile.read(int(length))
+                back = writes.take(gate, self.headers.get("Host"), data, rules(), database, datetime.now(UTC))
+            except writes.Refused as exc:
+                self.close_connection = True  # the body may be unread
+                page = pages.refused(str(exc), exc.back).encode()
+                self._send(exc.status, "text/html; charset=utf-8", page, True)
+            except StoreError as exc:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", f"{redact(str(exc))}\n".encode(), True)
+            else:
+                self._send(HTTPStatus.SEE_OTHER, "text/plain", b"recorded\n", True, {"Location": back})
 
         def _answer(self, body: bool) -> None:
-            if not allowed(self.headers.get("Authorization")):
-                challenge = "Bearer" if auth and auth.token else 'Basic realm="alertd", charset="UTF-8"'
-                self._send(
-                    HTTPStatus.UNAUTHORIZED, "text/plain", b"unauthorized\n", body, {"WWW-Authenticate": challenge}
-                )
+            if not self._authorized(body):
                 return
             url = urlsplit(self.path)
             if url.path == "/static/style.css":
@@ -154,7 +188,8 @@ def _handler(rules: Callable[[], Config], database: Path) -> type[BaseHTTPReques
                         page = pages.budget(config, store, now, unquote(url.path.removeprefix("/budget/")))
                     elif url.path.startswith("/anomaly/"):
                         name = unquote(url.path.removeprefix("/anomaly/"))
-                        page = pages.anomaly(config, store, now, name, query.get("series", [""])[0] or None)
+                        series = query.get("series", [""])[0] or None
+                        page = pages.anomaly(config, store, now, name, series, gate.token)
                     elif url.path == "/deliveries":
                         channel = query.get("channel", [""])[0] or None
                         page = pages.deliveries(config, store, channel, query.get("failed", [""])[0] == "1")

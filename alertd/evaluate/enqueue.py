@@ -91,6 +91,7 @@ def members(status: AnomalyStatus) -> list[dict[str, object]]:
     return [
         {
             "series": {"source": m.source, "line_item": m.line_item},
+            "bucket": m.bucket_start.isoformat(),  # its own: it may have started an hour or two apart
             "value": decimal_string(m.value),
             "expected": decimal_string(m.expected),
         }

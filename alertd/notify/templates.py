@@ -60,7 +60,7 @@ FIELDS: dict[str, str] = {
     "excess": "Anomaly alerts: the event's deviations summed so far (decimal string); a `resolved` alert: "
     "what the event, or the incident, cost in total",
     "also": "Anomaly alerts about an incident: its other line items, each `{series: {source, line_item}, "
-    "value, expected}` (empty otherwise)",
+    "bucket, value, expected}`, at its own bucket (empty otherwise)",
     "dashboard_url": "With `web.public_url`: the alert's page on the dashboard (its budget, anomaly series or rule;"
     " the overview for a source)",
     "title": "The default title",

@@ -35,14 +35,13 @@ class Feedbacks:
             raise NotAnAnomaly(f"alert {alert_id} is not an anomaly of a series (it is a {kind} alert)")
         if "step" not in facts:
             raise NotAnAnomaly(f"alert {alert_id} was decided by an older alertd, without what feedback needs")
-        bucket = int(datetime.fromisoformat(facts["bucket"]).timestamp())
         notes = [
             Feedback(
                 alert_id,
                 rule,
                 series_key(told["series"]["source"], told["series"]["line_item"]),
                 verdict,
-                bucket,
+                int(datetime.fromisoformat(told.get("bucket", facts["bucket"])).timestamp()),  # older: the lead's
                 facts["step"],
                 to_micros(told["value"]),
                 to_micros(told["expected"]),
