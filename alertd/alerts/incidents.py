@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from alertd.model import SeriesState
 from alertd.rules.series import DAY, HOUR
 
 WITHIN = 3 * HOUR  # hourly events starting this close to an incident's start are the incident
 Name = tuple[str, int]  # (group, start) of an incident
+E = TypeVar("E")
 
 
 def span(step: int) -> int:
@@ -40,10 +42,10 @@ class Event:
 
 
 @dataclass(slots=True)
-class Message:
-    """What to send: the events (indices into the events given) in one message."""
+class Message(Generic[E]):
+    """What to send: the events in one message (from `gather`: indices into the events given)."""
 
-    events: list[int]
+    events: list[E]
     incident: int  # its start
     resolved: bool
     total: int = 0  # resolved: what every event of the incident cost
@@ -56,7 +58,7 @@ def gather(
     after: Mapping[str, SeriesState],
     group: Callable[[str], str],
     send_resolved: bool,
-) -> tuple[list[Message], dict[str, SeriesState]]:
+) -> tuple[list[Message[int]], dict[str, SeriesState]]:
     """The messages `events` make, and the series states to keep instead of `after` (what the
     lifecycle left). `before`: every series' state at the start of the evaluation; `group`: a
     series' group (its source, or the series itself)."""
@@ -68,9 +70,9 @@ def gather(
             into = opened if state.open_since is not None else closed
             into.setdefault((group(key), state.incident), set()).add(key)
     cost = {k: s.excess for k, s in before.items() if s.incident is not None and s.open_since is None}
-    fresh: dict[Name, Message] = {}  # fire messages of this evaluation
+    fresh: dict[Name, Message[int]] = {}  # fire messages of this evaluation
     resolving: dict[Name, list[int]] = {}
-    messages: list[Message] = []
+    messages: list[Message[int]] = []
     ended: set[Name] = set()
     for n in sorted(range(len(events)), key=lambda n: (events[n].at, n)):
         event = events[n]

@@ -24,9 +24,10 @@ from datetime import datetime
 from alertd import lifecycle
 from alertd.alerts.anomaly import Action, digest, fingerprint, judge, params_of
 from alertd.alerts.feedback import expects
+from alertd.alerts.incidents import Message
 from alertd.config import Anomaly, Config
 from alertd.evaluate.anomaly_jobs import Job, Judged, Lookups, Said, wanted
-from alertd.evaluate.anomaly_messages import Notice, incidents, status_at, to_alerts
+from alertd.evaluate.anomaly_messages import incidents, status_at, to_alerts
 from alertd.evaluate.anomaly_reads import Reads
 from alertd.evaluate.scan_pool import Scan, Scanned, scan_all
 from alertd.model import Alert, SeriesState, series_key, series_named
@@ -48,7 +49,7 @@ class _Plan:
 
 @dataclass
 class _Told:
-    said: list[Notice] = field(default_factory=list)
+    said: list[Message[Said]] = field(default_factory=list)
     ongoing: list[Said] = field(default_factory=list)  # first sight: events still open
     states: dict[str, SeriesState] = field(default_factory=dict)
     checkpoints: dict[str, tuple[int, ScanState]] = field(default_factory=dict)
@@ -147,7 +148,7 @@ def _told(plan: _Plan, judged: Mapping[int, Judged], until: int) -> _Told:
     told.said, told.states = incidents(plan.rule, said, plan.states, told.states)
     if len(told.ongoing) == 1:
         said = told.ongoing[0]
-        told.said.append(Notice([said], said[3].event_start, False))
+        told.said.append(Message([said], said[3].event_start, False))
     return told
 
 
@@ -307,7 +308,7 @@ def replay_rules(
     messages = []
     for rule in rules:
         told, _ = incidents(rule, said[rule.name], {}, {})
-        messages += [m for m in told if _ended(m.said[-1]) >= begin]
+        messages += [m for m in told if _ended(m.events[-1]) >= begin]
     return to_alerts(config, store, [messages], end, reads, lookups)[0]
 
 

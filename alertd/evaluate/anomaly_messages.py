@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import chain
 
 from alertd.alerts.anomaly import Action, alert_of, drivers, status_of
-from alertd.alerts.incidents import Event, gather
+from alertd.alerts.incidents import Event, Message, gather
 from alertd.config import Anomaly, Config
 from alertd.evaluate.anomaly_jobs import Job, Judged, Lookups, Said, wanted
 from alertd.evaluate.anomaly_reads import Reads
@@ -19,20 +19,9 @@ from alertd.rules.verdicts import Point
 from alertd.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """One alert to make: the events of an incident (see `alerts.incidents`) decided in this evaluation."""
-
-    said: list[Said]
-    incident: int
-    resolved: bool
-    total: int = 0
-    items: int = 1
-
-
 def incidents(
     rule: Anomaly, said: list[Said], before: Mapping[str, SeriesState], after: Mapping[str, SeriesState]
-) -> tuple[list[Notice], dict[str, SeriesState]]:
+) -> tuple[list[Message[Said]], dict[str, SeriesState]]:
     """What `said` makes as messages, one per incident, and the states to keep."""
     by_item = rule.by == "line_item"
 
@@ -52,7 +41,7 @@ def incidents(
         for done, i, _, action in said
     ]
     messages, kept = gather(events, before, after, group, rule.send_resolved)
-    told = [Notice([said[n] for n in m.events], m.incident, m.resolved, m.total, m.items) for m in messages]
+    told = [replace(m, events=[said[n] for n in m.events]) for m in messages]
     return told, kept
 
 
@@ -76,7 +65,7 @@ def status_at(done: Judged, i: int, point: Point, action: Action, config: Config
 
 
 def to_alerts(
-    config: Config, store: Store, said: Sequence[list[Notice]], until: int, reads: Reads, lookups: Lookups
+    config: Config, store: Store, said: Sequence[list[Message[Said]]], until: int, reads: Reads, lookups: Lookups
 ) -> list[list[Alert]]:
     """The alerts of each list of messages; a firing one names its drivers, from the weeks before
     its bucket: from `reads` where they hold those weeks, else read for all such alerts at once.
@@ -84,7 +73,7 @@ def to_alerts(
     lists the others."""
     more = Reads(store, until)
     for message in chain.from_iterable(said):
-        for done, i, _, _ in message.said if not message.resolved else ():
+        for done, i, _, _ in message.events if not message.resolved else ():
             first, _ = _window(done, i)
             if not _holds(reads, done.job, first):
                 for source, items in wanted(store, done.job, first, until, lookups):
@@ -95,7 +84,7 @@ def to_alerts(
         alerts.append([])
         for message in group:
             statuses = []
-            for done, i, point, action in message.said:
+            for done, i, point, action in message.events:
                 status = status_at(done, i, point, action, config)
                 if not message.resolved:
                     first, bucket = _window(done, i)
@@ -107,7 +96,7 @@ def to_alerts(
                 lead = replace(lead, excess=message.total)
             else:
                 lead, *others = sorted(statuses, key=lambda st: -abs(st.deviation))
-            rule = message.said[0][0].job.rule
+            rule = message.events[0][0].job.rule
             items = max(message.items, len(statuses))
             alerts[-1].append(alert_of(rule, replace(lead, also=tuple(others), items=items), message.incident))
     return alerts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple, fields
 from datetime import datetime
 
 from alertd.alerts.feedback import Feedback
@@ -53,23 +54,8 @@ class Feedbacks:
         ]
         with self.conn.write():
             self.conn.executemany(
-                f"INSERT OR REPLACE INTO feedback ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
-                [
-                    (
-                        n.alert_id,
-                        n.rule,
-                        n.series,
-                        n.verdict,
-                        n.bucket,
-                        n.step,
-                        n.value,
-                        n.expected,
-                        n.until,
-                        n.note,
-                        n.created,
-                    )
-                    for n in notes
-                ],
+                f"INSERT OR REPLACE INTO feedback ({_COLUMNS}) VALUES ({', '.join('?' * len(fields(Feedback)))})",
+                [astuple(n) for n in notes],  # the fields in the columns' order
             )
         return notes
 
