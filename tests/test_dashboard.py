@@ -53,10 +53,11 @@ def rules(
     cut: int = 0,
     also: str = "",
 ) -> Path:
-    """40 days of hourly spend in a CSV feed (a hostile line item among them), two budgets and
+    """40 days of hourly spend in a CSV feed (a hostile line item among them), three budgets and
     `more` (a web: section, rules), checked once; `down`: a second channel's URL, one that refuses
-    (the check then exits 1); `cut`: the last hours left out; `also`: another channel of the
-    weekly budget."""
+    (the check then exits 1); `also`: another channel; those two hear of the budget that has
+    crossed whatever the day (`yearly`: a weekly one has not on a Monday morning); `cut`: the
+    last hours left out."""
     hour = int(time.time()) // 3600 * 3600 - cut * 3600
     lines = ["timestamp,line_item,amount"]
     for h in range(hour - 40 * 24 * 3600, hour, 3600):
@@ -75,7 +76,8 @@ channels:
 {f"  down: {down}" if down else ""}
 budgets:
   - {{name: monthly, amount: 2500, period: month, forecast: [100], notify: [ops]}}
-  - {{name: weekly, amount: 300, period: week, notify: [{", ".join(["ops", *([also] if also else []), *(["down"] if down else [])])}]}}
+  - {{name: weekly, amount: 300, period: week, notify: [ops]}}
+  - {{name: yearly, amount: 1, period: year, notify: [{", ".join(["ops", *([also] if also else []), *(["down"] if down else [])])}]}}
 {more}"""
     )
     checked = run_cli("check", "-c", str(path), env=env)
@@ -139,8 +141,8 @@ def test_pages_say_what_status_says_and_write_nothing(tmp_path: Path) -> None:
             r'data-name="([^"]+)" data-spent="([^"]+)" data-amount="([^"]+)" data-percent="([^"]+)"', overview.text
         )
         expected = [(b["name"], b["spent"], b["amount"], b["percent"]) for b in status["budgets"]]
-        assert rows == expected and len(rows) == 2
-        assert overview.text.count("<svg") == 2
+        assert rows == expected and len(rows) == 3
+        assert overview.text.count("<svg") == 3
         assert overview.text.count('<tr class="source healthy">') == 1 and '<tr class="alert">' in overview.text
         assert '<tr class="silence">' in overview.text and "&#34;quiet&#34; &lt;b&gt;please&lt;/b&gt;" in overview.text
         assert httpx.head(url + "/").status_code == 200
@@ -251,9 +253,9 @@ def test_pages_in_a_real_browser(tmp_path: Path) -> None:
     with dashboard(path) as (url, _):
         dom = browse("--dump-dom", url + "/").stdout
         rows = re.findall(r'<tr class="budget" data-name="([^"]+)"', dom)
-        assert rows == ["monthly", "weekly"] and dom.count("<svg") == 2
-        # a point per local day of each period so far: the month's, then the week's (from Monday)
-        assert dom.count('<circle class="day"') == local.day + local.weekday() + 1
+        assert rows == ["monthly", "weekly", "yearly"] and dom.count("<svg") == 3
+        # a point per local day of each period so far: the month's, the week's (from Monday), the year's
+        assert dom.count('<circle class="day"') == local.day + local.weekday() + 1 + local.timetuple().tm_yday
         link = re.search(r'href="(/budget/monthly)"', dom)
         assert link
         page = browse("--dump-dom", url + link.group(1)).stdout
@@ -294,9 +296,9 @@ templates:
         rules(tmp_path, more, channel=f"{hook.url}\n  mine: {templated.url}", also="mine")
     bodies = [post["message"] for post in hook.posts]
     assert bodies and all("https://costs.example.com/alertd/budget/" in body for body in bodies)
-    assert any("/budget/weekly" in body for body in bodies)
+    assert any("/budget/yearly" in body for body in bodies)
     # a channel's own template has the link as a fact
-    assert {post["message"] for post in templated.posts} >= {"weekly at https://costs.example.com/alertd/budget/weekly"}
+    assert {post["message"] for post in templated.posts} >= {"yearly at https://costs.example.com/alertd/budget/yearly"}
 
 
 def test_the_daemon_serves_the_dashboard_when_web_is_set(tmp_path: Path) -> None:
