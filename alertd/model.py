@@ -250,7 +250,7 @@ class AnomalyStatus:
     expected: int
     low: int  # the usual range
     high: int
-    reason: str  # spike, ramp, new
+    reason: str  # spike, ramp, new, peak, trough
     event_start: datetime  # first anomalous bucket of this event
     drivers: tuple[Contributor, ...]  # line items by deviation (amount: actual, change: deviation)
     month_cost: int  # what the deviation would add by the end of the month if it continued

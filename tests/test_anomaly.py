@@ -65,9 +65,23 @@ def test_a_runaway_ramp_is_caught_before_it_is_large() -> None:
     values = hourly(60)
     at = 40 * 24
     for t in range(at, len(values)):
-        values[t] = int(values[t] * 1.04 ** (t - at))  # type: ignore[operator]
+        values[t] = int(values[t] * min(1.04 ** (t - at), 100))  # type: ignore[operator]
     (alert,) = fired(values)
     assert at < alert and 1.04 ** (alert - at) < 2.0  # caught before spend has doubled
+
+
+def test_a_ramp_that_never_stops_is_said_again_at_each_new_high_after_its_event_closed() -> None:
+    # 4 %/h for twenty days: the z-score adapts to the growth within days and the event closes;
+    # each day's office-hours peak is then 2.5x any hour before it, which is news again.
+    values = hourly(60)
+    at = 40 * 24
+    for t in range(at, len(values)):
+        values[t] = int(values[t] * 1.04 ** (t - at))  # type: ignore[operator]
+    points = scan(values, START, H, UTCZ, AnomalyParams())
+    first, *again = fired(values)
+    assert 1.04 ** (first - at) < 2.0
+    assert again and all(points[i].reason == "peak" for i in again)
+    assert all(b - a >= 24 for a, b in zip([first, *again], again, strict=False))  # at most daily
 
 
 def test_new_spend_from_zero_counts_once_above_min_impact() -> None:

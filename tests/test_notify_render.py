@@ -426,6 +426,8 @@ def test_anomaly_deviation_percent_rounds_half_up(value: int, relative: str) -> 
         ({"source": None, "line_item": None}, "unusual spend on total spend"),
         ({"line_item": None}, "unusual spend on northflank (all line items)"),
         ({"step": 86400}, "$12.40/day vs $3.10"),
+        ({"reason": "peak"}, "spend higher than any hour in two months on northflank / paas.gpu"),
+        ({"reason": "trough", "value": 400_000}, "spend lower than any hour in two months on northflank"),
     ],
 )
 def test_anomaly_titles(changes: dict[str, object], title: str) -> None:
@@ -435,6 +437,8 @@ def test_anomaly_titles(changes: dict[str, object], title: str) -> None:
 def test_a_new_spend_message_says_from_zero_and_a_resolved_one_is_short() -> None:
     new = render(anomaly_alert(reason="new", expected=0, low=0, high=0), BERLIN)
     assert "(from zero)" in new.text
+    assert "Usual range" not in new.text  # none known yet: no "$0.00 to $0.00"
+    assert "Usual range" in render(anomaly_alert(), BERLIN).text
     resolved = render(anomaly_alert(resolved=True), BERLIN)
     assert resolved.title == "[alertd] gpu-watch: northflank / paas.gpu back to normal"
     assert "RESOLVED" in resolved.text and "If it continues" not in resolved.text

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertd.model import CostRecord, FetchResult, Window, utc
+from alertd.rules.verdicts import AnomalyParams
 from alertd.store import Store, StoreError
 from alertd.store.connection import Locked
 from alertd.store.db import Written
@@ -47,6 +48,21 @@ def test_wal_mode_and_migrations_are_idempotent(store: Store) -> None:
     store.conn.execute("PRAGMA user_version = 0")  # as if a migration was interrupted
     migrate(store.conn)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_scan_checkpoint_outlives_the_migration_that_adds_its_range(store: Store) -> None:
+    from alertd.rules.anomaly import fresh, resume
+
+    _, state = resume(fresh(0, 3600), [1_000_000] * 100, ZoneInfo("UTC"), AnomalyParams())
+    store.scan_states.save("r", "f", {"s": (0, state)}, {})
+    kept = store.scan_states.load("r", ["s"])["s"]
+    assert len(state.bounds) == 4 and kept.bounds == state.bounds  # the range kept, as it was
+    store.conn.execute("PRAGMA user_version = 13")  # a database from before the range was kept
+    migrate(store.conn)
+    (old,) = store.scan_states.load("r", ["s"]).values()
+    assert len(old.bounds) == 0 and old.values == state.values  # the checkpoint kept; its range looked for again
+    after = [list(resume(s, [5_000_000], ZoneInfo("UTC"), AnomalyParams())[0]) for s in (old, state)]
+    assert after[0] == after[1] and after[0][0].reason == "peak"
 
 
 def test_upsert_keeps_revisions_and_counts_changes(store: Store) -> None:

@@ -30,7 +30,13 @@ def document(alert: Alert, tz: ZoneInfo) -> Doc:
     return render_budget(alert, alert.status, tz)
 
 
-_REASONS = {"spike": "unusual spend", "ramp": "spend rising steadily", "new": "new spend"}
+_REASONS = {
+    "spike": "unusual spend",
+    "ramp": "spend rising steadily",
+    "new": "new spend",
+    "peak": "spend higher than any hour in two months",
+    "trough": "spend lower than any hour in two months",
+}
 
 
 def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
@@ -69,8 +75,8 @@ def _render_anomaly(alert: Alert, status: AnomalyStatus, tz: ZoneInfo) -> Doc:
         ("Usual range", (Span(f"{money(status.low)} to {money(status.high)}{rate}"),)),
         ("Deviation", (Span(signed(deviation, status.currency), "b"), Span(f"{rate}{relative}"))),
     ]
-    if status.also:
-        facts.pop(2)  # each line item has its own range
+    if status.also or status.high <= status.low:
+        facts.pop(2)  # each line item has its own range, and a series in its first days none yet
     if status.event_start < status.bucket_start:
         facts.append(("Since", (Span(local_time(status.event_start, tz, with_year=False)),)))
     if excess:

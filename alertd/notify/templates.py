@@ -54,7 +54,7 @@ FIELDS: dict[str, str] = {
     "expected": "Anomaly alerts: the spend expected in the bucket, in currency units",
     "low": "Anomaly alerts: bottom of the usual range, in currency units",
     "high": "Anomaly alerts: top of the usual range, in currency units",
-    "reason": "Anomaly alerts: `spike`, `ramp` or `new`",
+    "reason": "Anomaly alerts: `spike`, `ramp`, `new`, `peak` or `trough`",
     "event_start": "Anomaly alerts: first anomalous bucket of this event (ISO 8601, UTC)",
     "step": "Anomaly alerts: seconds per bucket (3600 hourly, 86400 daily)",
     "excess": "Anomaly alerts: the event's deviations summed so far (decimal string); a `resolved` alert: "

@@ -17,13 +17,16 @@ Each bucket is compared with what its own past says it should be:
   all zeros counts once it passes `min_impact`.
 - what happened at the same point of each of the last two months (a month-start batch job) is
   normal: a bucket no higher than that is not anomalous.
+- an hourly bucket past the highest or lowest of the last two months by a margin is anomalous
+  (`peak`, `trough`) whatever its z-score, from two days of data on (see `extremes`), if it
+  passes the same floors.
 
 Medians everywhere, so spikes and gaps in the history do not move the baseline.
 
 The scan carries everything later buckets need from earlier ones in a `ScanState` (the rolling
-windows, the CUSUM, and the values and expectations of the last two months): scanning a series
-in pieces, each piece resuming from the state the previous one returned, gives the verdicts of
-one scan over the whole. That is what lets the daemon score only new buckets.
+windows, the CUSUM, the range, and the values and expectations of the last two months):
+scanning a series in pieces, each piece resuming from the state the previous one returned,
+gives the verdicts of one scan over the whole. That is what lets the daemon score only new buckets.
 """
 
 from __future__ import annotations
@@ -33,12 +36,14 @@ from array import array
 from bisect import bisect_left, insort
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.rules.clock import offsets
+from alertd.rules.extremes import NONE_LOW, RANGE_LAG, RANGE_LEAST, WEEK, beyond, extremes, kind_seen
 from alertd.rules.seasonal import MISSING, seasonal_median, seasonal_pairs
+from alertd.rules.seen import intermittent, recurring, seen, typical
 from alertd.rules.verdicts import ABS_NOISE_FLOOR, AnomalyParams, Point, Verdicts
 
 HOUR = 3600
@@ -47,14 +52,6 @@ MAD_TO_SIGMA = 1.4826
 REL_NOISE_FLOOR = 0.05  # costs never look more regular than +-5 % (as a log ratio)
 CUSUM_CAP = 4.0  # one bucket's contribution is capped: spikes are the z-test's job
 RECURRENCE = timedelta(days=62)  # two months back, for what recurs monthly
-BURSTS = 3  # bursts of a mostly idle series seen this often are its normal
-RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same moment was seen before
-# An hourly departure that one in a hundred of the baseline's judged buckets (at least three)
-# already made, at least three quarters as far as a log ratio, is the series' heavy tail showing
-# again, not news: tuned on NAB's artificial and AWS CloudWatch series only (benchmarks/anomaly.py).
-SEEN_SHARE = 0.01
-SEEN_LEAST = 3
-SEEN_REACH = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +118,9 @@ class ScanState:
     level: array  # 'd': `ratios` without NaN, sorted
     recent: array  # 'q': the values of the baseline window with data, sorted
     noise: array  # 'd': |residuals|, sorted
+    # 'q': the range an hourly bucket at `start` - 1 was judged by: its peak and the unix time of
+    # that bucket, its trough and that bucket's; empty for none kept (it is then looked for)
+    bounds: array
     known: int = 0  # buckets with data in the baseline window
     nonzero: int = 0  # of which with spend
     cusum: float = 0.0
@@ -129,14 +129,15 @@ class ScanState:
 def fresh(start: int, step: int) -> ScanState:
     """The state of a series before its first bucket."""
     ints, floats = array("q"), array("d")
-    return ScanState(start, step, ints, ints, floats, floats, floats, ints, floats)
+    return ScanState(start, step, ints, ints, floats, floats, floats, ints, floats, ints)
 
 
 def memory(step: int, params: AnomalyParams) -> int:
     """How many past buckets a state keeps: the longest look-back of any part of the scan."""
     shape = shape_for(step)
     baseline = _baseline(step, params)
-    months = int(RECURRENCE.total_seconds()) // step + 4  # and a few buckets either side, and DST
+    # and a few buckets either side, and DST; the range looks back as far from `RANGE_LAG` ago
+    months = int(RECURRENCE.total_seconds()) // step + RANGE_LAG + 4
     return max(baseline + 1, shape.weeks * shape.week + 2, shape.recent + 2, months)
 
 
@@ -175,7 +176,10 @@ def resume(
     min_history, min_residuals, drift = shape.min_history, shape.min_residuals, shape.cusum_drift
     walls, utcs = seasonal_pairs(vals, base, end, week, weeks, per_day, days, first, step, clock)
     sensitivity, half = params.sensitivity, params.sensitivity / 2
-    heavy = step < DAY  # hourly noise has heavy tails; a daily bucket averages them out
+    # Hourly noise has heavy tails (a daily bucket averages them out): what its tails did before
+    # is not news, what goes beyond its range is.
+    heavy = step < DAY
+    span, lag = int(RECURRENCE.total_seconds()) // step, RANGE_LAG
     up, down = params.direction == "up", params.direction == "down"
     learning = len(residuals) < min_residuals
     # Most buckets are calm: that path is inline, on locals, with comparisons for max/min, and
@@ -189,15 +193,33 @@ def resume(
     # and the ratio of the previous round), bucket t - 1 - baseline leaves (`leaving`; for the
     # ratios t - 1 - window). `recent`, only asked about at a spike, is slid then and at the end
     # (`slid`: the bucket whose window it holds). `residuals` is a queue from index `head` on.
+    # The range (`peak`, `trough`, and where they are) of the `span` buckets before the last `lag`
+    # slides too (bucket t - 1 - lag joins); it is looked for again when its peak or trough
+    # leaves. A daily series has none.
     slid, head = max(0, base - 1), 0
     ratio = ratios[-1] if base else nan
     value = vals[base - 1] if base else MISSING
+    peak, peak_at, trough, trough_at = NONE_LOW, end, MISSING, end
+    if heavy and len(state.bounds) == 4:
+        peak, peak_time, trough, trough_time = state.bounds
+        peak_at, trough_at = (peak_time - first) // step, (trough_time - first) // step
+    elif heavy:
+        peak, peak_at, trough, trough_at = extremes(vals, max(0, base - 1 - lag - span), max(0, base - 1 - lag))
     for t, seasonal, by_utc in zip(range(base, end), walls, utcs, strict=True):
         entering, value = value, vals[t]
         if entering != MISSING:
             known += 1
             if entering:
                 nonzero += 1
+        if heavy:
+            joining = vals[t - 1 - lag] if t > lag else MISSING
+            if joining != MISSING:
+                if joining >= peak:
+                    peak, peak_at = joining, t - 1 - lag
+                if joining <= trough:
+                    trough, trough_at = joining, t - 1 - lag
+            if peak_at < t - lag - span or trough_at < t - lag - span:
+                peak, peak_at, trough, trough_at = extremes(vals, t - lag - span, t - lag)
         if t > baseline:
             leaving = vals[t - 1 - baseline]
             if leaving != MISSING:
@@ -219,9 +241,18 @@ def resume(
             continue
         ratio = value / seasonal if seasonal else nan
         add_ratio(ratio)
+        outside = (value > peak or value < trough) and (
+            known >= WEEK or (known >= RANGE_LEAST and kind_seen(vals, t, first, step, _at(clock, t)))
+        )
         if known < min_history or seasonal is None:
+            # Too little history for an expectation; past the range is news all the same, by
+            # what the series typically spends.
             add_expected(MISSING)
-            append(Point(value, None, 0.0, False, "insufficient"))
+            point = _INSUFFICIENT._replace(value=value)
+            if outside:
+                recent, slid = _slide(recent, vals, slid, t, baseline), t
+                point = _ranged(point._replace(expected=typical(recent)), peak, trough, recent, params)
+            append(point)
             add_sigma(0.0)
             continue
         n = len(level)
@@ -242,10 +273,16 @@ def resume(
                 expected, relative = other, other_relative
         add_expected(expected)
         if learning:
-            # Too few judged buckets to know the noise: learn it, say nothing yet.
-            head = _remember(residuals, head, noise, relative, baseline)
-            learning = len(residuals) - head < min_residuals
-            append(Point(value, expected, 0.0, False, "insufficient"))
+            # Too few judged buckets to know the noise: learn it, say nothing yet but what is
+            # past the range (which is no noise to learn).
+            point = Point(value, expected, 0.0, False, "insufficient")
+            if outside:
+                recent, slid = _slide(recent, vals, slid, t, baseline), t
+                point = _ranged(point, peak, trough, recent, params)
+            if not point.anomalous:
+                head = _remember(residuals, head, noise, relative, baseline)
+                learning = len(residuals) - head < min_residuals
+            append(point)
             add_sigma(0.0)
             continue
         n = len(noise)
@@ -255,7 +292,7 @@ def resume(
         add_sigma(sigma)
         score = relative / sigma
         directed = score if up else -score if down else abs(score)
-        if directed < half and nonzero:  # calm: as `_verdict` would say
+        if directed < half and nonzero and not outside:  # calm: as `_verdict` would say
             cusum = cusum + (directed if directed < CUSUM_CAP else CUSUM_CAP) - drift
             if cusum < 0.0:
                 cusum = 0.0
@@ -271,11 +308,13 @@ def resume(
         floor = _floor(recent, params)
         point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, floor, params)
         if point.reason in ("spike", "ramp") and (
-            (value > expected and _intermittent(recent, value))
-            or (heavy and _seen(vals, exps, t, baseline, relative))
-            or _recurring(vals, exps, t, first, step, tz, value - expected)
+            (value > expected and intermittent(recent, value))
+            or (heavy and seen(vals, exps, t, baseline, relative))
+            or recurring(vals, exps, t, first, step, tz, value - expected)
         ):
             point = point._replace(anomalous=False, reason="recurring")
+        if outside and point.reason in ("", "elevated", "recurring"):
+            point = _ranged(point, peak, trough, recent, params)
         if point.anomalous:
             cusum = 0.0
         elif point.reason != "recurring":  # what was seen before does not build up either
@@ -293,6 +332,7 @@ def resume(
         level=_floats(level),
         recent=_ints(_slide(recent, vals, slid, max(0, end - 1), baseline)),
         noise=_floats(noise),
+        bounds=array("q", [peak, first + peak_at * step, trough, first + trough_at * step] if heavy else []),
         known=known,
         nonzero=nonzero,
         cusum=cusum,
@@ -301,6 +341,12 @@ def resume(
 
 
 _GAP = Point(None, None, 0.0, False, "gap")
+_INSUFFICIENT = Point(None, None, 0.0, False, "insufficient")
+
+
+def _at(clock: list[int] | int, t: int) -> int:
+    """The UTC offset of bucket t."""
+    return clock if isinstance(clock, int) else clock[t]
 
 
 def _as_lists(*items: array) -> list[list]:
@@ -334,36 +380,6 @@ def _slide(
     return recent
 
 
-def _intermittent(recent: list[int], value: int) -> bool:
-    """A mostly idle series (a cron job, a batch now and then) whose bursts of this size were seen
-    at least `BURSTS` times in the baseline: another such burst is its normal."""
-    return len(recent) >= BURSTS and _typical(recent) == 0 and value <= recent[-BURSTS] * RECURRING_TOLERANCE
-
-
-def _typical(recent: Sequence[int]) -> int:
-    """The median of the baseline's values (`recent`, sorted), 0 for none."""
-    n = len(recent)
-    return (recent[n // 2] + recent[(n - 1) // 2]) // 2 if n else 0
-
-
-def _seen(values: Sequence[int], expected: Sequence[int], t: int, baseline: int, relative: float) -> bool:
-    """Whether `SEEN_SHARE` (and at least `SEEN_LEAST`) of the judged buckets of the baseline
-    before bucket `t` departed from their expectation the same way as `relative` (a log ratio),
-    at least `SEEN_REACH` as far. Only asked at a would-be alert, so its cost (one pass over the
-    baseline) is paid rarely."""
-    reach = relative * SEEN_REACH
-    found = judged = 0
-    for i in range(max(0, t - baseline), t):
-        usual = expected[i]
-        if usual == MISSING:
-            continue
-        judged += 1
-        before = math.log((max(values[i], 0) + ABS_NOISE_FLOOR) / (usual + ABS_NOISE_FLOOR))
-        if (before >= reach) if relative > 0 else (before <= reach):
-            found += 1
-    return found >= max(SEEN_LEAST, judged * SEEN_SHARE)
-
-
 def _remember(
     residuals: MutableSequence[float], head: int, noise: MutableSequence[float], relative: float, size: int
 ) -> int:
@@ -379,10 +395,10 @@ def _remember(
 def _floor(recent: Sequence[int], params: AnomalyParams) -> int:
     """The least deviation of a bucket worth an alert: `min_impact`, and `min_share` percent of
     the series' typical bucket (the median of its baseline), so a big series' wobble is not news."""
-    typical = _typical(recent)
-    if typical <= 0 or not params.min_share:
+    usual = typical(recent)
+    if usual <= 0 or not params.min_share:
         return params.min_impact
-    share = (Decimal(typical) * params.min_share / 100).to_integral_value(ROUND_CEILING)
+    share = (Decimal(usual) * params.min_share / 100).to_integral_value(ROUND_CEILING)
     return max(params.min_impact, int(share))
 
 
@@ -405,12 +421,25 @@ def _verdict(
         new = params.direction != "down" and value >= max(floor, ABS_NOISE_FLOOR)
         return Point(value, expected, score, new, "new" if new else "small", sigma, k)
     if directed >= k or (directed >= k / 2 and cusum + min(directed, CUSUM_CAP) - drift >= 2 * k):
-        impact = abs(deviation) >= floor and (
-            expected == 0 or Decimal(abs(deviation) * 100) >= params.min_percent * expected
-        )
+        impact = _matters(deviation, expected, floor, params)
         kind = "spike" if directed >= k else "ramp"
         return Point(value, expected, score, impact, kind if impact else "small", sigma, k)
     return Point(value, expected, score, False, "elevated" if directed >= k / 2 else "", sigma, k)
+
+
+def _matters(deviation: int, expected: int, floor: int, params: AnomalyParams) -> bool:
+    """Whether a deviation is worth an alert: at least `floor` and `min_percent` of the expected."""
+    return abs(deviation) >= floor and (expected == 0 or Decimal(abs(deviation) * 100) >= params.min_percent * expected)
+
+
+def _ranged(point: Point, peak: int, trough: int, recent: Sequence[int], params: AnomalyParams) -> Point:
+    """`point` (with a value and an expectation) as an anomaly past the range of its series (peak
+    and trough; `recent`: the sorted baseline) if it is past it and worth an alert, else as it is."""
+    value, expected = point.value or 0, point.expected or 0
+    extreme = beyond(value, peak, trough, typical(recent), params.direction)
+    if extreme and _matters(value - expected, expected, _floor(recent, params), params):
+        return point._replace(anomalous=True, reason=extreme)
+    return point
 
 
 def _signed(score: float, direction: str) -> float:
@@ -427,28 +456,3 @@ def seasonal_expected(values: Sequence[int | None], t: int, start: int, step: in
     if isinstance(clock, int):
         return seasonal_median(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock, None)
     return seasonal_median(vals, t, shape.week, shape.weeks, DAY // step, days, start, step, clock[t], clock)
-
-
-def _recurring(
-    values: list[int], expected: list[int], t: int, first: int, step: int, tz: ZoneInfo, excess: int
-) -> bool:
-    """Did the same local day-of-month and hour of either of the last two months depart from its
-    own expectation about as far, the same way (a monthly job seen before)?"""
-    moment = datetime.fromtimestamp(first + t * step, UTC).astimezone(tz)
-    for months in (1, 2):
-        year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-        try:
-            before = moment.replace(year=year, month=month + 1)
-        except ValueError:  # the 31st of a shorter month
-            continue
-        # Look a few buckets either side: a monthly job does not start at the same minute.
-        centre = (int(before.timestamp()) - first) // step
-        for i in range(max(0, centre - 2), min(t, centre + 3)):
-            past, usual = values[i], expected[i]
-            if past == MISSING or usual == MISSING:
-                continue
-            # Scaled by the sign, a drop compares with a dip as deep as an excess with a peak.
-            sign = 1 if excess > 0 else -1
-            if sign * (past - usual) >= sign * excess / RECURRING_TOLERANCE:
-                return True
-    return False

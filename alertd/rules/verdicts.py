@@ -31,8 +31,8 @@ class Point(NamedTuple):
     expected: int | None
     score: float  # robust z-score of the deviation
     anomalous: bool
-    # spike, ramp, new; or why not: "" (calm), elevated (past half the threshold), recurring,
-    # small (under min_impact / min_percent), gap, insufficient
+    # spike, ramp, new, peak, trough; or why not: "" (calm), elevated (past half the threshold),
+    # recurring, small (under min_impact / min_percent), gap, insufficient
     reason: str
     sigma: float = 0.0  # the noise level (a log ratio) the score was measured against
     sensitivity: float = 0.0

@@ -12,9 +12,9 @@ from alertd.model import SeriesState
 from alertd.rules.anomaly import ScanState
 from alertd.store.connection import Connection
 
-_INTS = ("vals", "expected", "recent")  # int64 lists; the rest are float64
-_LISTS = ("vals", "expected", "ratios", "residuals", "level", "recent", "noise")
-_FIELDS = ("values", "expected", "ratios", "residuals", "level", "recent", "noise")  # ScanState's names
+_INTS = ("vals", "expected", "recent", "bounds")  # int64 lists; the rest are float64
+_LISTS = ("vals", "expected", "ratios", "residuals", "level", "recent", "noise", "bounds")
+_FIELDS = ("values", "expected", "ratios", "residuals", "level", "recent", "noise", "bounds")  # ScanState's names
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class ScanStates:
         with self.conn.write():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO scan_state (rule, series, fingerprint, origin, step, start, known, nonzero,"
-                f" cusum, {', '.join(_LISTS)}) VALUES ({', '.join('?' * 16)})",
+                f" cusum, {', '.join(_LISTS)}) VALUES ({', '.join('?' * (9 + len(_LISTS)))})",
                 rows,
             )
             self.conn.executemany(

@@ -315,6 +315,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS feedback_rule ON feedback (rule, series);
     """,
+    # 14: the range an hourly series' last bucket was judged by (alertd.rules.extremes), kept so
+    # that a cycle does not look through two months of buckets for it; empty in older checkpoints,
+    # whose next cycle looks for it once. Restated, not ALTERed, so that the step runs again safely.
+    """
+    DROP TABLE IF EXISTS scan_state_14;
+    CREATE TABLE scan_state_14 (
+        rule TEXT NOT NULL,
+        series TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        origin INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        known INTEGER NOT NULL,
+        nonzero INTEGER NOT NULL,
+        cusum REAL NOT NULL,
+        vals BLOB NOT NULL,
+        expected BLOB NOT NULL,
+        ratios BLOB NOT NULL,
+        residuals BLOB NOT NULL,
+        level BLOB NOT NULL,
+        recent BLOB NOT NULL,
+        noise BLOB NOT NULL,
+        bounds BLOB NOT NULL DEFAULT x'',   -- int64: peak, its bucket, trough, its bucket
+        PRIMARY KEY (rule, series)
+    );
+    INSERT INTO scan_state_14 (rule, series, fingerprint, origin, step, start, known, nonzero, cusum,
+            vals, expected, ratios, residuals, level, recent, noise)
+        SELECT rule, series, fingerprint, origin, step, start, known, nonzero, cusum,
+            vals, expected, ratios, residuals, level, recent, noise FROM scan_state;
+    DROP TABLE scan_state;
+    ALTER TABLE scan_state_14 RENAME TO scan_state;
+    """,
 ]
 
 
