@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alertd.alerts.anomaly import replay_series
 from alertd.rules.anomaly import scan
@@ -140,3 +142,38 @@ def test_a_checkpoint_without_its_range_resumes_as_one_with_it() -> None:
     tail, _ = resume(replace(state, bounds=array("q")), values[cut:], UTCZ, AnomalyParams())
     assert list(head) + list(tail) == list(whole)
     assert sum(p.reason == "peak" for p in whole) >= 1
+
+
+_AMOUNT = st.one_of(st.none(), st.integers(-(10**6), 10**9), st.sampled_from([0, 1, 2 * M, 10**15]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pattern=st.lists(_AMOUNT, min_size=1, max_size=40),
+    trend=st.sampled_from([0.0, -0.0003, 0.0003]),
+    cuts=st.lists(st.integers(1, 900), min_size=1, max_size=8),
+    direction=st.sampled_from(["up", "down", "both"]),
+    zone=st.sampled_from(["UTC", "Europe/Berlin"]),
+)
+def test_the_range_carried_across_pieces_is_the_range_of_one_scan(
+    pattern: list[int | None], trend: float, cuts: list[int], direction: str, zone: str
+) -> None:
+    """Over two months and more (so peaks and troughs leave the range: a trend makes them), with
+    gaps, credits and huge amounts, in pieces of any size: the verdicts of one scan."""
+    from alertd.rules.anomaly import fresh, resume
+
+    repeated = (pattern * (1700 // len(pattern) + 1))[:3000]
+    values = [None if v is None else int(v * max(0.0, 1 + trend * i)) for i, v in enumerate(repeated)]
+    tz, params = ZoneInfo(zone), AnomalyParams(direction=direction)
+    verdicts, last = resume(fresh(START, H), values, tz, params)
+    whole = list(verdicts)
+    state, pieces, at = fresh(START, H), [], 0
+    for i in range(len(values)):
+        if at >= len(values):
+            break
+        end = min(len(values), at + cuts[i % len(cuts)])
+        points, state = resume(state, values[at:end], tz, params)
+        pieces += list(points)
+        at = end
+    assert pieces == whole
+    assert state.bounds == last.bounds  # where the range stands, to the bucket

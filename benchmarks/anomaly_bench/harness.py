@@ -3,8 +3,9 @@
 Alerts are bucket indices. A window is detected if any alert falls inside it; the first is the
 time to detect, any further ones in it are repeats. An alert outside every window is a false
 alarm, unless it falls in the series' warm-up (`score_from`): before that, a detector is still
-learning and neither credit nor blame applies. False alarms are reported per series per 90 days
-of scored data.
+learning and neither credit nor blame applies (they are counted apart, "in warm-up": whoever
+starts watching a new series reads them all the same). False alarms are reported per series per
+90 days of scored data.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Score:
     windows: int = 0
     detected: int = 0
     false_alarms: int = 0
+    unscored: int = 0  # alerts outside every window in the warm-up: not scored, but a new series' user reads them
     repeats: int = 0
     scored_days: float = 0.0
     seconds: float = 0.0
@@ -128,6 +130,7 @@ def score(name: str, outcomes: Sequence[Outcome]) -> Score:
                 sc.misses.append((s, w))
         false = [a for a in o.alerts if a >= s.score_from and a not in inside]
         sc.false_alarms += len(false)
+        sc.unscored += sum(1 for a in o.alerts if a < s.score_from and a not in inside)
         sc.false.extend((s, a) for a in false)
         if not s.windows:
             clean = sc.by_clean.setdefault(s.kind, [0, 0.0, 0])
@@ -155,6 +158,7 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 def main_table(scores: Sequence[Score]) -> str:
     header = ["detector", "recall", "windows", "false/series/90d", "false", "repeats", "median TTD h", "ms/series"]
+    header.insert(5, "in warm-up")
     rows = [
         [
             s.name + (f"  ({len(s.errors)} errors)" if s.errors else ""),
@@ -162,6 +166,7 @@ def main_table(scores: Sequence[Score]) -> str:
             f"{s.detected}/{s.windows}",
             _fmt(s.false_per_90d, ".2f"),
             str(s.false_alarms),
+            str(s.unscored),
             str(s.repeats),
             _fmt(s.median_ttd, ".1f"),
             _fmt(s.ms_per_series, ".1f"),
