@@ -178,7 +178,7 @@ def resume(
     sensitivity, half = params.sensitivity, params.sensitivity / 2
     # Hourly noise has heavy tails (a daily bucket averages them out): what its tails did before
     # is not news, what goes beyond its range is.
-    heavy = step < DAY
+    hourly = step < DAY
     span, lag = int(RECURRENCE.total_seconds()) // step, RANGE_LAG
     up, down = params.direction == "up", params.direction == "down"
     learning = len(residuals) < min_residuals
@@ -200,10 +200,10 @@ def resume(
     ratio = ratios[-1] if base else nan
     value = vals[base - 1] if base else MISSING
     peak, peak_at, trough, trough_at = NONE_LOW, end, MISSING, end
-    if heavy and len(state.bounds) == 4:
+    if hourly and len(state.bounds) == 4:
         peak, peak_time, trough, trough_time = state.bounds
         peak_at, trough_at = (peak_time - first) // step, (trough_time - first) // step
-    elif heavy:
+    elif hourly:
         peak, peak_at, trough, trough_at = extremes(vals, max(0, base - 1 - lag - span), max(0, base - 1 - lag))
     for t, seasonal, by_utc in zip(range(base, end), walls, utcs, strict=True):
         entering, value = value, vals[t]
@@ -211,7 +211,7 @@ def resume(
             known += 1
             if entering:
                 nonzero += 1
-        if heavy:
+        if hourly:
             joining = vals[t - 1 - lag] if t > lag else MISSING
             if joining != MISSING:
                 if joining >= peak:
@@ -248,7 +248,7 @@ def resume(
             # Too little history for an expectation; past the range is news all the same, by
             # what the series typically spends.
             add_expected(MISSING)
-            point = _INSUFFICIENT._replace(value=value)
+            point = Point(value, None, 0.0, False, "insufficient")
             if outside:
                 recent, slid = _slide(recent, vals, slid, t, baseline), t
                 point = _ranged(point._replace(expected=typical(recent)), peak, trough, recent, params)
@@ -309,7 +309,7 @@ def resume(
         point = _verdict(value, expected, sigma, score, cusum, drift, nonzero > 0, floor, params)
         if point.reason in ("spike", "ramp") and (
             (value > expected and intermittent(recent, value))
-            or (heavy and seen(vals, exps, t, baseline, relative))
+            or (hourly and seen(vals, exps, t, baseline, relative))
             or recurring(vals, exps, t, first, step, tz, value - expected)
         ):
             point = point._replace(anomalous=False, reason="recurring")
@@ -332,7 +332,7 @@ def resume(
         level=_floats(level),
         recent=_ints(_slide(recent, vals, slid, max(0, end - 1), baseline)),
         noise=_floats(noise),
-        bounds=array("q", [peak, first + peak_at * step, trough, first + trough_at * step] if heavy else []),
+        bounds=array("q", [peak, first + peak_at * step, trough, first + trough_at * step] if hourly else []),
         known=known,
         nonzero=nonzero,
         cusum=cusum,
@@ -341,7 +341,6 @@ def resume(
 
 
 _GAP = Point(None, None, 0.0, False, "gap")
-_INSUFFICIENT = Point(None, None, 0.0, False, "insufficient")
 
 
 def _at(clock: list[int] | int, t: int) -> int:
