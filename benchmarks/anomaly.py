@@ -1,7 +1,7 @@
 """Benchmark alertd's anomaly detector against three comparators on labelled spend series.
 
 Run by hand from the repository root:
-    /work/venv/bin/python benchmarks/anomaly.py [--quick] [--seed N] [--only hourly|daily|nab] [--list-misses]
+    /work/venv/bin/python benchmarks/anomaly.py [--quick] [--seed N] [--only CORPUS] [--list-misses]
     /work/venv/bin/python benchmarks/anomaly.py --cycle 50   # per-cycle costs on a store (anomaly_bench/cycle.py)
 
 Needs numpy and statsmodels (benchmark-only: `pip install statsmodels`). Corpora:
@@ -13,6 +13,8 @@ Needs numpy and statsmodels (benchmark-only: `pip install statsmodels`). Corpora
           scaled so its median hour costs $1-$100) and as daily spend (their sums), reported
           per NAB category, and as the categories defaults may be tuned on against the ones
           held out (`corpus.NAB_TUNED`, `corpus.NAB_HELD_OUT`)
+  nab-samples  the tuned-on NAB series with each sample as an hour: months of real noise, for the
+          false alarms of a settled detector (the hourly means of the tuned-on series are two weeks)
 Detectors: alertd through its own alert lifecycle (`replay_series`) and its per-bucket `scan`
 flags; comparators: seasonal median/MAD z-score, rolling robust STL, SundaySky's 30-day rule.
 Every flag-producing detector goes through the same event rule (one alert per run of flags,
@@ -44,6 +46,7 @@ from anomaly_bench.corpus import (
     NAB_TUNED,
     Series,
     load_nab,
+    load_nab_samples,
     make_corpus,
     year_series,
 )
@@ -58,6 +61,7 @@ from anomaly_bench.harness import (
     score,
 )
 
+CORPORA = ("hourly", "daily", "nab-hourly", "nab-daily", "nab-samples")
 SIZES = {"hourly": (20, 20), "daily": (10, 10)}  # (anomalous, clean) series
 QUICK_SIZES = {"hourly": (6, 5), "daily": (4, 5)}
 TARGET_RECALL, TARGET_FALSE = 0.95, 0.5  # the synthetic corpus
@@ -156,7 +160,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="a smaller synthetic corpus, for iteration (< 30 s)")
-    ap.add_argument("--only", choices=("hourly", "daily", "nab-hourly", "nab-daily"))
+    ap.add_argument("--only", choices=CORPORA)
     ap.add_argument("--direction", choices=("up", "down", "both"), help="the rules' direction (default: up)")
     ap.add_argument("--sensitivity", type=float, help="the rules' sensitivity (default: alertd's)")
     ap.add_argument("--min-impact", type=float, help="the rules' min_impact, currency a day (default: alertd's)")
@@ -199,11 +203,13 @@ def main() -> int:
 
     sizes = QUICK_SIZES if args.quick else SIZES
     corpora: dict[str, list[Series]] = {}
-    for name in ("hourly", "daily", "nab-hourly", "nab-daily"):
+    for name in CORPORA:
         if args.only and args.only != name:
             continue
         t0 = time.perf_counter()
-        if name.startswith("nab"):
+        if name == "nab-samples":
+            corpora[name] = load_nab_samples()
+        elif name.startswith("nab"):
             corpora[name] = load_nab(step=HOUR if name == "nab-hourly" else DAY)
         else:
             corpora[name] = make_corpus(args.seed, HOUR if name == "hourly" else DAY, *sizes[name])

@@ -127,6 +127,23 @@ def test_a_heavy_tail_seen_often_in_the_baseline_is_not_news() -> None:
     assert alerts and [i for i in alerts if i >= 25 * 24] == []
 
 
+def test_a_job_on_its_own_schedule_is_normal_once_seen_at_its_spacing() -> None:
+    # A x4 job every ten days and three hours (never the same hour of the week or the month):
+    # its first two runs are news, the later ones its schedule. On schedule but four times
+    # bigger, or off schedule, it is news again.
+    values = hourly(80)
+    runs = list(range(5 * 24 + 9, 80 * 24, 10 * 24 + 3))
+    for t in runs:
+        values[t] = int(values[t] * 4)  # type: ignore[operator]
+    assert fired(values) == runs[1:3]
+    bigger = list(values)
+    bigger[runs[-1]] = int(bigger[runs[-1]] * 4)  # type: ignore[operator]
+    assert fired(bigger) == [*runs[1:3], runs[-1]]
+    off = list(values)
+    off[runs[-1] + 30] = int(off[runs[-1] + 30] * 4)  # type: ignore[operator]
+    assert fired(off) == [*runs[1:3], runs[-1] + 30]
+
+
 def test_a_drop_alerts_only_when_direction_asks() -> None:
     values = hourly(50)
     at = 40 * 24 + 10

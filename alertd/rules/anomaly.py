@@ -16,7 +16,9 @@ Each bucket is compared with what its own past says it should be:
   `min_percent` of the expected one. Spend appearing where the history is
   all zeros counts once it passes `min_impact`.
 - what happened at the same point of each of the last two months (a month-start batch job) is
-  normal: a bucket no higher than that is not anomalous.
+  normal: a bucket no higher than that is not anomalous. So, hourly, is a departure the
+  baseline made often (heavy tails) or at a steady spacing (a job with its own schedule): see
+  `alertd.rules.seen`.
 - an hourly bucket past the highest or lowest of the last two months by a margin is anomalous
   (`peak`, `trough`) whatever its z-score, from two days of data on (see `extremes`), if it
   passes the same floors.

@@ -1,6 +1,7 @@
 """What a series did before that makes a departure its normal (pure): the same moment of the
 last two months (a monthly job), bursts of a mostly idle series, and an hourly series' heavy
-tails. The anomaly scan (`alertd.rules.anomaly`) asks these only at a would-be alert."""
+tails and own schedules. The anomaly scan (`alertd.rules.anomaly`) asks these only at a
+would-be alert."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ RECURRING_TOLERANCE = 1.5  # an excess within 1.5x of last month's at the same m
 SEEN_SHARE = 0.01
 SEEN_LEAST = 3
 SEEN_REACH = 0.75
+# Two such departures as far apart as the last one is from now (within two buckets, as a monthly
+# job's) are a schedule of the series' own: a job every ten days or every five hours, which
+# neither the weekly seasonality nor the monthly recurrence knows. Closer than six buckets, they
+# are one burst. Chosen on NAB's tuned-on series with each sample an hour (benchmarks/anomaly.py).
+PERIOD_TOLERANCE = 2
+PERIOD_LEAST = 6
 
 
 def intermittent(recent: list[int], value: int) -> bool:
@@ -35,12 +42,14 @@ def typical(recent: Sequence[int]) -> int:
 
 
 def seen(values: Sequence[int], expected: Sequence[int], t: int, baseline: int, relative: float) -> bool:
-    """Whether `SEEN_SHARE` (and at least `SEEN_LEAST`) of the judged buckets of the baseline
-    before bucket `t` departed from their expectation the same way as `relative` (a log ratio),
-    at least `SEEN_REACH` as far. Only asked at a would-be alert, so its cost (one pass over the
-    baseline) is paid rarely."""
+    """Whether the judged buckets of the baseline before bucket `t` departed from their
+    expectation the same way as `relative` (a log ratio), at least `SEEN_REACH` as far, often
+    (`SEEN_SHARE` of them, at least `SEEN_LEAST`) or on a schedule (two of them, i and an
+    earlier one, about as far apart as t is from i). Only asked at a would-be alert, so its cost
+    (one pass over the baseline) is paid rarely."""
     reach = relative * SEEN_REACH
-    found = judged = 0
+    found: set[int] = set()
+    judged = 0
     for i in range(max(0, t - baseline), t):
         usual = expected[i]
         if usual == MISSING:
@@ -48,8 +57,15 @@ def seen(values: Sequence[int], expected: Sequence[int], t: int, baseline: int, 
         judged += 1
         before = math.log((max(values[i], 0) + ABS_NOISE_FLOOR) / (usual + ABS_NOISE_FLOOR))
         if (before >= reach) if relative > 0 else (before <= reach):
-            found += 1
-    return found >= max(SEEN_LEAST, judged * SEEN_SHARE)
+            found.add(i)
+    if len(found) >= max(SEEN_LEAST, judged * SEEN_SHARE):
+        return True
+    return any(t - i >= PERIOD_LEAST and _spaced(found, i, t - i) for i in found)
+
+
+def _spaced(found: set[int], i: int, period: int) -> bool:
+    """Whether one of `found` is about `period` buckets before bucket i."""
+    return any(i - period + d in found for d in range(-PERIOD_TOLERANCE, PERIOD_TOLERANCE + 1))
 
 
 def recurring(values: list[int], expected: list[int], t: int, first: int, step: int, tz: ZoneInfo, excess: int) -> bool:

@@ -17,6 +17,8 @@ import csv
 import json
 import math
 import zlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -318,33 +320,75 @@ def load_nab(root: Path = NAB_DIR, step: int = HOUR) -> list[Series]:
     (NAB's probationary period); the series are 2–3 weeks long, so detectors needing weeks of
     history will be silent for much of them (a daily series has 14–21 buckets: mostly warm-up).
     """
-    labels: dict[str, list[list[str]]] = json.loads((root / "combined_windows.json").read_text())
     out = []
-    for rel in sorted(labels):
+    for rel, rows, windows in _nab_files(root):
         sums: dict[int, list[float]] = {}
-        with (root / rel).open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                acc = sums.setdefault(int(_utc_seconds(row["timestamp"]) // HOUR), [0.0, 0.0])
-                acc[0] += float(row["value"])
-                acc[1] += 1
+        for at, value in rows:
+            acc = sums.setdefault(int(at // HOUR), [0.0, 0.0])
+            acc[0] += value
+            acc[1] += 1
         hourly = {h: total / n for h, (total, n) in sums.items()}
-        positive = sorted(v for v in hourly.values() if v > 0)
-        median = positive[len(positive) // 2] if positive else 1.0
-        dollars = 10 ** (np.random.default_rng(zlib.crc32(rel.encode())).uniform(0, 2))  # $1 .. $100
-        factor = dollars / median
+        factor = _to_dollars(rel, hourly.values())
         per = step // HOUR
         buckets: dict[int, float] = {}
         for h, v in hourly.items():
             buckets[h // per] = buckets.get(h // per, 0.0) + v * factor
         first, last = min(buckets), max(buckets)
         values = [round(buckets[b] * MICROS) if b in buckets else None for b in range(first, last + 1)]
-        category = rel.split("/", 1)[0]
-        windows = []
-        for ws, we in labels[rel]:
-            s = max(0, int(_utc_seconds(ws) // step) - first)
-            e = min(len(values) - 1, int(_utc_seconds(we) // step) - first)
-            windows.append(Window(category, s, e, f"NAB window {ws[:16]} .. {we[:16]}"))
-        name = rel.removesuffix(".csv")
-        probation = math.ceil(NAB_PROBATION * len(values))
-        out.append(Series(name, category, step, first * step, ZoneInfo("UTC"), values, windows, probation))
+        last = len(values) - 1
+        spans = [(max(0, int(ws // step) - first), min(last, int(we // step) - first), ws, we) for ws, we in windows]
+        out.append(_nab_series(rel, step, first * step, values, spans))
     return out
+
+
+def load_nab_samples(root: Path = NAB_DIR, categories: tuple[str, ...] = NAB_TUNED) -> list[Series]:
+    """The NAB series of `categories` with each sample (5 minutes apart, mostly) as one hour of
+    spend, scaled as in `load_nab`, from 2025-01-01 UTC on: real noise over months. As hourly
+    means the tuned-on categories are two weeks each, too short to show what a detector does
+    once it has settled; as samples they are 1,200–4,700 hours. Their daily cycle becomes a
+    12-day one, which no calendar explains: a job at the same minute of every day is, here, a job
+    with a schedule of its own. Windows cover the samples inside them."""
+    start = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    out = []
+    for rel, rows, windows in _nab_files(root, categories):
+        factor = _to_dollars(rel, (v for _, v in rows))
+        values: list[int | None] = [round(max(v, 0.0) * factor * MICROS) for _, v in rows]
+        times = [at for at, _ in rows]
+        spans = [(bisect_left(times, ws), bisect_right(times, we) - 1, ws, we) for ws, we in windows]
+        out.append(_nab_series(rel, HOUR, start, values, [w for w in spans if w[0] <= w[1]]))
+    return out
+
+
+def _nab_files(
+    root: Path, categories: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, list[tuple[float, float]], list[tuple[float, float]]]]:
+    """Each labelled NAB CSV (of `categories`, None for all): its relative path, its (unix time,
+    value) samples in time order and its windows as (first, last) unix times."""
+    labels: dict[str, list[list[str]]] = json.loads((root / "combined_windows.json").read_text())
+    for rel in sorted(labels):
+        if categories is not None and rel.split("/", 1)[0] not in categories:
+            continue
+        with (root / rel).open(newline="") as fh:
+            rows = sorted((_utc_seconds(row["timestamp"]), float(row["value"])) for row in csv.DictReader(fh))
+        yield rel, rows, [(_utc_seconds(ws), _utc_seconds(we)) for ws, we in labels[rel]]
+
+
+def _to_dollars(rel: str, amounts: Iterable[float]) -> float:
+    """The factor that makes a series' median positive amount cost $1..$100 (log-uniform, seeded by its name)."""
+    positive = sorted(v for v in amounts if v > 0)
+    median = positive[len(positive) // 2] if positive else 1.0
+    return 10 ** (np.random.default_rng(zlib.crc32(rel.encode())).uniform(0, 2)) / median
+
+
+def _nab_series(
+    rel: str, step: int, start: int, values: list[int | None], spans: list[tuple[int, int, float, float]]
+) -> Series:
+    """A NAB series from its values and its windows (first and last bucket, first and last unix time)."""
+    category = rel.split("/", 1)[0]
+    labelled = [Window(category, a, b, f"NAB window {_iso(ws)} .. {_iso(we)}") for a, b, ws, we in spans]
+    probation = math.ceil(NAB_PROBATION * len(values))
+    return Series(rel.removesuffix(".csv"), category, step, start, ZoneInfo("UTC"), values, labelled, probation)
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat()[:16]
