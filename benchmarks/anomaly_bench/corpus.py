@@ -335,8 +335,9 @@ def load_nab(root: Path = NAB_DIR, step: int = HOUR) -> list[Series]:
             buckets[h // per] = buckets.get(h // per, 0.0) + v * factor
         first, last = min(buckets), max(buckets)
         values = [round(buckets[b] * MICROS) if b in buckets else None for b in range(first, last + 1)]
-        last = len(values) - 1
-        spans = [(max(0, int(ws // step) - first), min(last, int(we // step) - first), ws, we) for ws, we in windows]
+        spans = [
+            (max(0, int(ws // step) - first), min(last - first, int(we // step) - first), ws, we) for ws, we in windows
+        ]
         out.append(_nab_series(rel, step, first * step, values, spans))
     return out
 
