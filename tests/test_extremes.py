@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alertd.alerts.anomaly import replay_series
-from alertd.rules.anomaly import scan
-from alertd.rules.extremes import NONE_LOW, beyond, extremes, kind_seen
+from alertd.rules.anomaly import fresh, resume, scan
+from alertd.rules.extremes import NONE_LOW, Sliding, beyond, extremes, kind_seen
 from alertd.rules.seasonal import MISSING
 from alertd.rules.verdicts import AnomalyParams
 
@@ -39,6 +39,42 @@ _ = MISSING
 )
 def test_extremes(values: list[int], lo: int, hi: int, expected: tuple[int, int, int, int]) -> None:
     assert extremes(values, lo, hi) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "width"),
+    [
+        ([0, 5, 5, 1, 1, 0], 3),  # ties: the last one, which stays longest, for the peak and the trough
+        ([9, 8, 7, 6, 5, 4, 3], 3),  # a decline: the peak leaves at every bucket
+        ([1, 2, 3, 4, 5, 6, 7], 3),  # a rise: the trough does
+        ([4, _, _, _, 2, _], 2),  # a window without data, then data again
+    ],
+)
+def test_a_sliding_window_has_the_extremes_of_its_buckets(values: list[int], width: int) -> None:
+    sliding = Sliding(values, 0, min(width, len(values)))
+    for hi in range(min(width, len(values)) + 1, len(values) + 1):
+        lo = max(0, hi - width)
+        assert sliding.slide(lo, hi) == extremes(values, lo, hi)
+
+
+@given(st.lists(st.one_of(st.just(MISSING), st.integers(-3, 3)), max_size=80), st.integers(1, 12))
+def test_any_sliding_window_has_the_extremes_of_its_buckets(values: list[int], width: int) -> None:
+    # Few distinct values (many ties), gaps, and windows without data.
+    test_a_sliding_window_has_the_extremes_of_its_buckets(values, width)
+
+
+def test_a_steady_trend_scans_like_the_same_trend_in_pieces() -> None:
+    # Its peak (falling) or trough (rising) leaves the range at every bucket: the queues' case.
+    for rate in (-0.0001, 0.0001):
+        values: list[int | None] = [round(10 * M * (1 + rate * t)) for t in range(2000)]
+        values[1700] = 40 * M
+        whole = scan(values, START, H, UTCZ, AnomalyParams(direction="both"))
+        assert [i for i, p in enumerate(whole) if p.anomalous] == [1700]
+        state, pieces = fresh(START, H), []
+        for cut in range(0, 2000, 333):
+            verdicts, state = resume(state, values[cut : cut + 333], UTCZ, AnomalyParams(direction="both"))
+            pieces.extend(verdicts)
+        assert pieces == list(whole)
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
 from alertd.rules.clock import offsets
-from alertd.rules.extremes import NONE_LOW, RANGE_LAG, RANGE_LEAST, WEEK, beyond, extremes, kind_seen
+from alertd.rules.extremes import NONE_LOW, RANGE_LAG, RANGE_LEAST, WEEK, Sliding, beyond, extremes, kind_seen
 from alertd.rules.seasonal import MISSING, seasonal_median, seasonal_pairs
 from alertd.rules.seen import intermittent, recurring, seen, typical
 from alertd.rules.verdicts import ABS_NOISE_FLOOR, AnomalyParams, Point, Verdicts
@@ -196,12 +196,13 @@ def resume(
     # ratios t - 1 - window). `recent`, only asked about at a spike, is slid then and at the end
     # (`slid`: the bucket whose window it holds). `residuals` is a queue from index `head` on.
     # The range (`peak`, `trough`, and where they are) of the `span` buckets before the last `lag`
-    # slides too (bucket t - 1 - lag joins); it is looked for again when its peak or trough
-    # leaves. A daily series has none.
+    # slides too (bucket t - 1 - lag joins); once its peak or trough leaves, it slides on queues
+    # (`sliding`). A daily series has none.
     slid, head = max(0, base - 1), 0
     ratio = ratios[-1] if base else nan
     value = vals[base - 1] if base else MISSING
     peak, peak_at, trough, trough_at = NONE_LOW, end, MISSING, end
+    sliding: Sliding | None = None
     if hourly and len(state.bounds) == 4:
         peak, peak_time, trough, trough_time = state.bounds
         peak_at, trough_at = (peak_time - first) // step, (trough_time - first) // step
@@ -213,7 +214,9 @@ def resume(
             known += 1
             if entering:
                 nonzero += 1
-        if hourly:
+        if sliding is not None:
+            peak, peak_at, trough, trough_at = sliding.slide(t - lag - span, t - lag)
+        elif hourly:
             joining = vals[t - 1 - lag] if t > lag else MISSING
             if joining != MISSING:
                 if joining >= peak:
@@ -221,6 +224,9 @@ def resume(
                 if joining <= trough:
                     trough, trough_at = joining, t - 1 - lag
             if peak_at < t - lag - span or trough_at < t - lag - span:
+                # From here on the window slides with its queues: in a steady trend the peak (or
+                # the trough) would leave again at the next bucket.
+                sliding = Sliding(vals, t - lag - span, t - lag)
                 peak, peak_at, trough, trough_at = extremes(vals, t - lag - span, t - lag)
         if t > baseline:
             leaving = vals[t - 1 - baseline]
@@ -334,7 +340,7 @@ def resume(
         level=_floats(level),
         recent=_ints(_slide(recent, vals, slid, max(0, end - 1), baseline)),
         noise=_floats(noise),
-        bounds=array("q", [peak, first + peak_at * step, trough, first + trough_at * step] if hourly else []),
+        bounds=_bounds(peak, peak_at, trough, trough_at, first, step) if hourly else array("q"),
         known=known,
         nonzero=nonzero,
         cusum=cusum,
@@ -343,6 +349,14 @@ def resume(
 
 
 _GAP = Point(None, None, 0.0, False, "gap")
+
+
+def _bounds(peak: int, peak_at: int, trough: int, trough_at: int, first: int, step: int) -> array:
+    """The range to keep in a state: its extremes and their unix times; none for a range without
+    data (where it was looked for is no position to resume from: it is looked for again)."""
+    if peak == MISSING:
+        return array("q")
+    return array("q", [peak, first + peak_at * step, trough, first + trough_at * step])
 
 
 def _at(clock: list[int] | int, t: int) -> int:

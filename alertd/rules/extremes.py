@@ -10,6 +10,7 @@ Tuned on NAB's artificial and AWS CloudWatch series and the synthetic corpus onl
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from alertd.rules.clock import weekend
@@ -37,6 +38,47 @@ def extremes(values: Sequence[int], lo: int, hi: int) -> tuple[int, int, int, in
     trough = min(known)
     last = len(window) - 1
     return peak, lo + last - window[::-1].index(peak), trough, lo + last - window[::-1].index(trough)
+
+
+class Sliding:
+    """The extremes of a window sliding a bucket at a time, as `extremes` gives them, at a cost
+    that does not grow with its length: queues of the indices that can still become its peak
+    (values falling, front to back) and its trough (rising). Looking through the window again
+    whenever its peak leaves would cost its length at each bucket of a steady decline (and a
+    steady rise for the trough), which a storage line item growing by the hour is."""
+
+    __slots__ = ("highs", "lows", "values")
+
+    def __init__(self, values: Sequence[int], lo: int, hi: int) -> None:
+        self.values = values
+        self.highs: deque[int] = deque()
+        self.lows: deque[int] = deque()
+        for i in range(lo, hi):
+            self._join(i)
+
+    def _join(self, i: int) -> None:
+        value, values, highs, lows = self.values[i], self.values, self.highs, self.lows
+        if value == MISSING:
+            return
+        while highs and values[highs[-1]] <= value:  # `<=`: of equals, the last stays
+            highs.pop()
+        highs.append(i)
+        while lows and values[lows[-1]] >= value:
+            lows.pop()
+        lows.append(i)
+
+    def slide(self, lo: int, hi: int) -> tuple[int, int, int, int]:
+        """The extremes of `values[lo:hi]`, the window having been `values[lo - 1:hi - 1]`."""
+        if hi > 0:
+            self._join(hi - 1)
+        highs, lows = self.highs, self.lows
+        while highs and highs[0] < lo:
+            highs.popleft()
+        while lows and lows[0] < lo:
+            lows.popleft()
+        if not highs:
+            return MISSING, hi - 1, NONE_LOW, hi - 1
+        return self.values[highs[0]], highs[0], self.values[lows[0]], lows[0]
 
 
 def kind_seen(values: Sequence[int], t: int, first: int, step: int, offset: int) -> bool:
