@@ -157,8 +157,17 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def main_table(scores: Sequence[Score]) -> str:
-    header = ["detector", "recall", "windows", "false/series/90d", "false", "repeats", "median TTD h", "ms/series"]
-    header.insert(5, "in warm-up")
+    header = [
+        "detector",
+        "recall",
+        "windows",
+        "false/series/90d",
+        "false",
+        "in warm-up",
+        "repeats",
+        "median TTD h",
+        "ms/series",
+    ]
     rows = [
         [
             s.name + (f"  ({len(s.errors)} errors)" if s.errors else ""),
